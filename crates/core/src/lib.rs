@@ -4,3 +4,4 @@
 pub mod config;
 pub mod report;
 pub mod sample;
+pub mod units;
