@@ -1,0 +1,3 @@
+//! Rendering of reports for people: terminal tables, markdown tables and PR bodies.
+
+pub mod compare_table;
