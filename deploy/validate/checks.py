@@ -412,8 +412,11 @@ def check_kubernetes(root: Path) -> None:
     }
     check("*" in selected, directory, "no default-deny NetworkPolicy")
     if "server" in selected:
-        ports = {port.get("port") for rule in selected["server"]["spec"].get("ingress") or [] for port in rule.get("ports") or []}
+        spec = selected["server"]["spec"]
+        ports = {port.get("port") for rule in spec.get("ingress") or [] for port in rule.get("ports") or []}
         check(ports == {8080}, "server NetworkPolicy", "ingress must be TCP 8080 only")
+        ports = {port.get("port") for rule in spec.get("egress") or [] for port in rule.get("ports") or []}
+        check(ports == {53, 5432, 443}, "server NetworkPolicy", f"egress must be DNS, Postgres and 443 only, not {sorted(ports)}")
     else:
         fail(directory, "no NetworkPolicy for the server")
     if "worker" in selected:
@@ -445,8 +448,9 @@ def check_dockerfile(root: Path) -> None:
     check(stages[-1][0].startswith("debian:") and "slim" in stages[-1][0], path, "runtime is not debian slim")
     check("cargo build --release --locked -p perf-fixer" in joined, path, "does not build perf-fixer with --release --locked")
     runtime = joined[joined.rfind("\nFROM ") :]
+    installs = " ".join(re.findall(r"apt-get install ([^&\n]*)", runtime)) + " "
     for package in sorted(RUNTIME_PACKAGES):
-        check(re.search(rf"\s{re.escape(package)}\s", runtime) is not None, path, f"runtime lacks {package}")
+        check(re.search(rf"\s{re.escape(package)}\s", installs) is not None, path, f"runtime does not apt-get install {package}")
     check("rustup-init" in runtime, path, "runtime has no rustup-managed toolchain")
     users = re.findall(r"^USER\s+(\S+)", runtime, re.M)
     check(bool(users) and users[-1] not in {"root", "0", "0:0"}, path, "the image does not end as a non-root user")

@@ -27,7 +27,10 @@ def serve(status_for_healthz: int) -> ThreadingHTTPServer:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the probe hangs up after the status line, as it may
 
         def log_message(self, *args: object) -> None:
             pass
@@ -57,9 +60,11 @@ def main() -> int:
     cases.append(("200 on /healthz passes", run(script, f"0.0.0.0:{healthy.server_port}"), 0))
     unhealthy = serve(503)
     cases.append(("503 on /healthz fails", run(script, f"0.0.0.0:{unhealthy.server_port}"), 1))
+    no_content = serve(204)
+    cases.append(("another 2xx (204) on /healthz fails", run(script, f"[::]:{no_content.server_port}"), 1))
     cases.append(("nothing listening fails", run(script, f"127.0.0.1:{free_port()}"), 1))
-    healthy.shutdown()
-    unhealthy.shutdown()
+    for server in (healthy, unhealthy, no_content):
+        server.shutdown()
 
     for name, got, want in cases:
         ok = (got == 0) == (want == 0)
