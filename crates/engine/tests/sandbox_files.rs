@@ -45,7 +45,8 @@ fn read_attempts(l: &Layout) -> String {
         "cat {key} 2>/dev/null; cat ../job-2/private.txt {other}/private.txt 2>/dev/null; \
          cat /etc/shadow ~/.ssh/id_rsa /root/.cargo/credentials.toml 2>/dev/null; \
          cat /root/.profile /root/.bashrc /root/.gitconfig 2>/dev/null; \
-         ls /home /work /var/run /run 2>/dev/null; echo END",
+         cat {manifest} 2>/dev/null; ls /home /var/run /run /srv /var/lib 2>/dev/null; echo END",
+        manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
         key = l.key.display(),
         other = l.other.display()
     )
