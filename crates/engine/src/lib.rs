@@ -1,5 +1,16 @@
-//! See the crate description in Cargo.toml.
+//! The engine: everything perf-fixer does on a checkout, with no knowledge of GitHub or
+//! Postgres. It takes a repository, a base and a head, and returns a report.
 
+pub mod compare;
+pub mod git;
+pub mod measure;
+#[cfg(test)]
+mod testutil;
+pub mod bisect;
+pub mod ddmin;
+pub mod hunks;
+pub mod localize;
+pub mod strategies;
 pub mod runner;
 pub mod sandbox;
 pub mod secret;

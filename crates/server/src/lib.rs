@@ -1,1 +1,4 @@
-//! See the crate description in Cargo.toml.
+//! The perf-fixer service: the HTTP server that receives GitHub's webhooks, and the workers
+//! that claim jobs and drive the engine.
+
+pub mod settings;
