@@ -223,6 +223,11 @@ pub enum RunnerError {
     InvalidEnvName { name: String },
     #[error("the working directory {path} is not a directory")]
     NoWorkingDir { path: PathBuf },
+    #[error(
+        "refusing to make {path} writable for a repository command: it is or contains a system \
+         directory, the toolchain or the worker's home; use a dedicated worktree and target dir"
+    )]
+    UnsafeWritable { path: PathBuf },
     #[error("could not create the writable directory {path}: {source}")]
     Writable {
         path: PathBuf,
@@ -329,6 +334,26 @@ impl Runner {
         self.run_inner(spec, false)
     }
 
+    /// Refuses to make writable a directory that holds the system, the toolchain, the cargo
+    /// credentials or the worker's home: a caller mistake that would hand them to the command.
+    fn check_writable(&self, dir: &Path) -> Result<(), RunnerError> {
+        let mut protected: Vec<PathBuf> = vec![self.toolchain.cargo_home.clone()];
+        protected.extend(self.toolchain.rustup_home.clone());
+        protected.extend(std::env::var_os("HOME").map(PathBuf::from));
+        let system = [
+            "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/proc", "/sys", "/dev",
+            "/var/run", "/run",
+        ];
+        let inside_system = system.iter().any(|s| dir.starts_with(s));
+        let holds_protected = protected.iter().any(|p| p.starts_with(dir));
+        if dir == Path::new("/") || inside_system || holds_protected {
+            return Err(RunnerError::UnsafeWritable {
+                path: dir.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
     fn run_inner(&self, spec: &CommandSpec, cache_writable: bool) -> Result<Outcome, RunnerError> {
         for name in spec.env.keys() {
             if !sandbox::is_valid_env_name(name) {
@@ -338,23 +363,32 @@ impl Runner {
                 return Err(RunnerError::SecretEnv { name: name.clone() });
             }
         }
-        if !spec.cwd.is_dir() {
-            return Err(RunnerError::NoWorkingDir {
+        let cwd = std::fs::canonicalize(&spec.cwd)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| RunnerError::NoWorkingDir {
                 path: spec.cwd.clone(),
-            });
-        }
+            })?;
+        self.check_writable(&cwd)?;
+        let mut writable = Vec::new();
         for dir in &spec.writable {
             std::fs::create_dir_all(dir).map_err(|source| RunnerError::Writable {
                 path: dir.clone(),
                 source,
             })?;
+            let dir = std::fs::canonicalize(dir).map_err(|source| RunnerError::Writable {
+                path: dir.clone(),
+                source,
+            })?;
+            self.check_writable(&dir)?;
+            writable.push(dir);
         }
         let (argv, home) = match (&self.mode, &self.bwrap) {
             (SandboxMode::Bwrap, Some(bwrap)) => {
                 let mounts = Mounts {
                     toolchain: &self.toolchain,
-                    cwd: &spec.cwd,
-                    writable: &spec.writable,
+                    cwd: &cwd,
+                    writable: &writable,
                     network: spec.network,
                     cache_writable,
                 };
@@ -396,7 +430,7 @@ impl Runner {
         let config = reaper::Config {
             argv,
             env,
-            cwd: spec.cwd.clone(),
+            cwd,
             rlimits,
             cgroup_procs: cgroups.procs_files(),
             report: report_path.clone(),

@@ -141,6 +141,13 @@ pub fn command_env(
     if !network {
         env.insert("CARGO_NET_OFFLINE".into(), "true".into());
     }
+    // A repository's `.cargo/config.toml` may name programs for cargo to run while fetching
+    // (git, credential providers); pin these to cargo's built-in behaviour.
+    env.insert("CARGO_NET_GIT_FETCH_WITH_CLI".into(), "false".into());
+    env.insert(
+        "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS".into(),
+        "cargo:token".into(),
+    );
     for (name, value) in extra {
         env.insert(name.clone(), value.clone());
     }
@@ -279,7 +286,12 @@ mod tests {
         assert_eq!(env["RUSTFLAGS"], "-Copt-level=3");
         assert_eq!(env["HOME"], "/tmp");
         assert!(env["PATH"].starts_with("/h/.cargo/bin:"));
-        assert!(env.keys().all(|k| !is_secret_env_name(k)));
+        // The one secret-sounding name is the pin that turns credential helpers off.
+        assert!(
+            env.keys().all(
+                |k| !is_secret_env_name(k) || k == "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS"
+            )
+        );
         let online: BTreeMap<_, _> =
             command_env(&toolchain, Path::new("/tmp"), true, &BTreeMap::new())
                 .into_iter()

@@ -49,6 +49,9 @@ fn libc_sigsegv() -> i32 {
 
 #[test]
 fn peak_rss_of_a_200_mib_command_is_measured() {
+    // The worker itself is large: its size must not leak into the figures of its commands.
+    let ballast = vec![1u8; 300 << 20];
+    std::hint::black_box(&ballast);
     for runner in both_modes() {
         let dir = tempfile::tempdir().unwrap();
         // dd reads 210 MiB from /dev/zero into one buffer, touching every page.
@@ -145,6 +148,29 @@ fn registered_secrets_are_scrubbed_from_output() {
         .unwrap();
     assert_eq!(outcome.stdout, "token=[redacted]\n");
     assert!(!outcome.tail(10).contains("ghs_FAKE"));
+}
+
+#[test]
+fn system_and_home_directories_are_never_writable() {
+    let runner = bwrap_runner();
+    let dir = tempfile::tempdir().unwrap();
+    let home = std::env::var("HOME").unwrap();
+    for bad in ["/", "/usr", "/etc", home.as_str()] {
+        let mut spec = spec_in(dir.path(), "true");
+        spec.writable.push(bad.into());
+        let err = runner.run(&spec).unwrap_err();
+        assert!(
+            matches!(err, RunnerError::UnsafeWritable { .. }),
+            "{bad}: {err}"
+        );
+        let err = runner
+            .run(&spec_in(std::path::Path::new(bad), "true"))
+            .unwrap_err();
+        assert!(
+            matches!(err, RunnerError::UnsafeWritable { .. }),
+            "cwd {bad}: {err}"
+        );
+    }
 }
 
 #[test]
