@@ -1,0 +1,1 @@
+//! Profiler output into per-function costs.
