@@ -361,3 +361,31 @@ pub fn macro_call<'s>(src: &'s str, mac: &N<'_>) -> Option<(String, Vec<&'s str>
     }
     Some((name, out))
 }
+
+/// The element type of a local `Vec<T>`/slice/array bound exactly once in the enclosing
+/// function with a type annotation (`v: Vec<u32>`, `v: &mut [i64]`, `let v: [u8; 4]`).
+pub fn element_type(src: &str, ident: &N<'_>) -> Option<String> {
+    if ident.kind() != "identifier" {
+        return None;
+    }
+    let name = ident.text();
+    let function = enclosing(ident, "function_item")?;
+    let mut types = function.dfs().filter_map(|d| {
+        let declares = matches!(d.kind().as_ref(), "parameter" | "let_declaration")
+            && d.field("pattern").is_some_and(|p| p.text() == name);
+        if declares { d.field("type") } else { None }
+    });
+    let ty = types.next()?;
+    if types.next().is_some() {
+        return None;
+    }
+    let text = src.get(ty.range())?.replace(' ', "");
+    let inner = text.trim_start_matches("&mut").trim_start_matches('&');
+    let elem = inner
+        .strip_prefix("Vec<")
+        .and_then(|r| r.strip_suffix('>'))
+        .or_else(|| inner.strip_prefix('[').and_then(|r| r.strip_suffix(']')))?;
+    // `[T; N]`
+    let elem = elem.split_once(';').map_or(elem, |(t, _)| t);
+    Some(elem.to_string())
+}

@@ -562,6 +562,40 @@ pub fn run() -> String {
 }
 "#,
         },
+        Pair {
+            name: "contains_in_loop",
+            rule: "contains_in_loop",
+            risk: Risk::Medium,
+            before: r#"pub fn common(a: &[u32], b: Vec<u32>) -> usize {
+    let mut n = 0;
+    for x in a {
+        if b.contains(x) && !b.contains(&(x + 100)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn run() -> String {
+    common(&[1, 2, 3, 4], vec![2, 4, 104, 9]).to_string()
+}
+"#,
+            after: r#"pub fn common(a: &[u32], b: Vec<u32>) -> usize {
+    let mut n = 0;
+    let b_set: std::collections::HashSet<_> = b.iter().collect();
+    for x in a {
+        if b_set.contains(x) && !b_set.contains(&(x + 100)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn run() -> String {
+    common(&[1, 2, 3, 4], vec![2, 4, 104, 9]).to_string()
+}
+"#,
+        },
     ]
 }
 

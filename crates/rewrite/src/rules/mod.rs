@@ -2,6 +2,7 @@
 
 mod btree_to_hash;
 mod collect;
+mod contains_in_loop;
 mod format_key;
 mod format_push;
 mod needless_clone;
@@ -66,6 +67,7 @@ pub static INFOS: &[RuleInfo] = &[
     sort::CLONED_KEY_INFO,
     btree_to_hash::INFO,
     format_push::INFO,
+    contains_in_loop::INFO,
 ];
 
 pub static RULES: &[(RuleInfo, Finder)] = &[
@@ -78,4 +80,15 @@ pub static RULES: &[(RuleInfo, Finder)] = &[
     (sort::CLONED_KEY_INFO, sort::find_cloned_key),
     (btree_to_hash::INFO, btree_to_hash::find),
     (format_push::INFO, format_push::find),
+    (contains_in_loop::INFO, contains_in_loop::find),
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn catalogue_and_finders_agree() {
+        let infos: Vec<&str> = super::INFOS.iter().map(|i| i.id).collect();
+        let finders: Vec<&str> = super::RULES.iter().map(|(i, _)| i.id).collect();
+        assert_eq!(infos, finders);
+    }
+}

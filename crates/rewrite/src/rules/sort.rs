@@ -47,7 +47,7 @@ fn unstable_site(ctx: &Ctx<'_>, call: &N<'_>) -> Option<Site> {
     }
     let name_node = call.field("function")?.field("field")?;
     let element_is_primitive =
-        element_type(ctx, &receiver).is_some_and(|t| PRIMITIVES.contains(&t.as_str()));
+        syntax::element_type(ctx.src, &receiver).is_some_and(|t| PRIMITIVES.contains(&t.as_str()));
     let (risk, risk_notes) = if method == "sort" && element_is_primitive {
         (
             Risk::Low,
@@ -80,32 +80,6 @@ fn unstable_site(ctx: &Ctx<'_>, call: &N<'_>) -> Option<Site> {
         risk,
         risk_notes,
     })
-}
-
-/// The element type of a local `Vec<T>`/slice declared with a type annotation in the same
-/// function (`v: Vec<u32>`, `v: &mut [i64]`, `let mut v: Vec<String>`).
-fn element_type(ctx: &Ctx<'_>, receiver: &N<'_>) -> Option<String> {
-    if receiver.kind() != "identifier" {
-        return None;
-    }
-    let name = receiver.text();
-    let function = syntax::enclosing(receiver, "function_item")?;
-    let mut types = function.dfs().filter_map(|d| {
-        let declares = matches!(d.kind().as_ref(), "parameter" | "let_declaration")
-            && d.field("pattern").is_some_and(|p| p.text() == name);
-        if declares { d.field("type") } else { None }
-    });
-    let ty = types.next()?;
-    if types.next().is_some() {
-        return None;
-    }
-    let text = ctx.text(&ty).replace(' ', "");
-    let inner = text.trim_start_matches("&mut").trim_start_matches('&');
-    let elem = inner
-        .strip_prefix("Vec<")
-        .and_then(|r| r.strip_suffix('>'))
-        .or_else(|| inner.strip_prefix('[').and_then(|r| r.strip_suffix(']')))?;
-    Some(elem.to_string())
 }
 
 pub fn find_cloned_key(ctx: &Ctx<'_>) -> Vec<Site> {
