@@ -528,6 +528,11 @@ impl Runner {
         let stderr = self.scrubber.scrub(&take_text(&stderr));
         let report = match report {
             Some(report) if report.finished => report,
+            // Stopped before the reaper was ready to handle it: nothing was started.
+            _ if timed_out || cancelled => reaper::Report {
+                finished: true,
+                ..reaper::Report::default()
+            },
             _ => {
                 let status = reaper_status
                     .map(|s| s.to_string())

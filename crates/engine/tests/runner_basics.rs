@@ -117,6 +117,21 @@ fn cancel_stops_the_command() {
 }
 
 #[test]
+fn an_already_cancelled_token_ends_the_run_at_once() {
+    for runner in both_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = CancelToken::new();
+        token.cancel();
+        let mut spec = spec_in(dir.path(), "sleep 30");
+        spec.cancel = Some(token);
+        let outcome = runner.run(&spec).unwrap();
+        assert!(outcome.cancelled, "{outcome:?}");
+        assert!(outcome.wall < Duration::from_secs(10));
+        assert_eq!(outcome.status_text(), "cancelled");
+    }
+}
+
+#[test]
 fn secrets_in_env_are_refused() {
     let runner = bwrap_runner();
     let dir = tempfile::tempdir().unwrap();
