@@ -663,6 +663,8 @@ fn find_working_bwrap() -> Result<PathBuf, RunnerError> {
             "ALL",
         ])
         .args(["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"])
+        // Options the sandbox relies on that older bubblewrap releases lack.
+        .args(["--size", "1048576", "--tmpfs", "/tmp", "--remount-ro", "/"])
         .args(["--", "/bin/true"])
         .env_clear()
         .stdin(Stdio::null())

@@ -55,6 +55,11 @@ impl Scrubber {
             .sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
     }
 
+    /// Registers a secret held as a [`SecretString`] (a token, a webhook secret, a key).
+    pub fn add_secret(&mut self, secret: &SecretString) {
+        self.add(secret.expose_secret());
+    }
+
     /// Builder form of [`Scrubber::add`].
     pub fn with(mut self, secret: &str) -> Scrubber {
         self.add(secret);
