@@ -346,7 +346,13 @@ impl Runner {
         ];
         let inside_system = system.iter().any(|s| dir.starts_with(s));
         let holds_protected = protected.iter().any(|p| p.starts_with(dir));
-        if dir == Path::new("/") || inside_system || holds_protected {
+        let inside_toolchain = dir.starts_with(&self.toolchain.cargo_home)
+            || self
+                .toolchain
+                .rustup_home
+                .as_ref()
+                .is_some_and(|r| dir.starts_with(r));
+        if dir == Path::new("/") || inside_system || holds_protected || inside_toolchain {
             return Err(RunnerError::UnsafeWritable {
                 path: dir.to_path_buf(),
             });

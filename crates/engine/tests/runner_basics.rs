@@ -170,7 +170,11 @@ fn system_and_home_directories_are_never_writable() {
     let runner = bwrap_runner();
     let dir = tempfile::tempdir().unwrap();
     let home = std::env::var("HOME").unwrap();
-    for bad in ["/", "/usr", "/etc", home.as_str()] {
+    let registry = std::env::var("CARGO_HOME")
+        .map(|c| format!("{c}/registry"))
+        .unwrap_or_else(|_| format!("{home}/.cargo/registry"));
+    std::fs::create_dir_all(&registry).unwrap();
+    for bad in ["/", "/usr", "/etc", home.as_str(), registry.as_str()] {
         let mut spec = spec_in(dir.path(), "true");
         spec.writable.push(bad.into());
         let err = runner.run(&spec).unwrap_err();
