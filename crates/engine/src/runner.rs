@@ -309,6 +309,15 @@ impl Runner {
         self.mode
     }
 
+    /// The warning to show wherever this runner's results appear (job page, PR body, CLI),
+    /// when repository code runs without isolation.
+    pub fn sandbox_warning(&self) -> Option<&'static str> {
+        (self.mode == SandboxMode::None).then_some(
+            "sandbox = \"none\": repository code ran WITHOUT isolation (network, the worker's \
+             files and processes were reachable)",
+        )
+    }
+
     pub fn scrubber(&self) -> &Scrubber {
         &self.scrubber
     }

@@ -213,4 +213,11 @@ fn sandbox_none_still_runs_and_kills_on_timeout() {
     let outcome = runner.run(&spec).unwrap();
     assert!(outcome.timed_out);
     assert!(outcome.wall < Duration::from_secs(10));
+    assert!(
+        runner
+            .sandbox_warning()
+            .unwrap()
+            .contains("WITHOUT isolation")
+    );
+    assert_eq!(bwrap_runner().sandbox_warning(), None);
 }
