@@ -99,7 +99,7 @@ pub enum BisectError<E> {
     #[error("nothing to bisect: no commits between base and head")]
     NoCommits,
     #[error("probing a commit failed: {0}")]
-    Probe(E),
+    Test(E),
 }
 
 /// Finds the first bad commit among `commits` (oldest first, base excluded, head included and
@@ -128,7 +128,7 @@ where
             break;
         };
         probes += 1;
-        let outcome = test(&commits[next]).map_err(BisectError::Probe)?;
+        let outcome = test(&commits[next]).map_err(BisectError::Test)?;
         log.push((commits[next].clone(), outcome.clone()));
         match outcome {
             Probe::Good => good = Some(next),
@@ -297,6 +297,6 @@ mod tests {
     fn probe_error_stops_the_bisection() {
         let commits = history(8);
         let r = bisect(&commits, |_| Err::<Probe, _>("disk full"));
-        assert!(matches!(r, Err(BisectError::Probe("disk full"))));
+        assert!(matches!(r, Err(BisectError::Test("disk full"))));
     }
 }

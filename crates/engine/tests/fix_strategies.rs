@@ -249,6 +249,11 @@ fn knobs_found_in_suspect_code_and_searched_around_base() {
         ]
     );
 
+    // Without suspects (profiling failed), every knob of the commit is tried.
+    let all = knobs::find_knobs(&hunks, &[], &culprit_file);
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3].culprit_line, 13);
+
     let head_file = |p: &str| (p == "src/lib.rs").then(|| head_text.clone());
     let cands = knobs::candidates(&found[..1], "0123456789abcdef", &head_file);
     let values: Vec<String> = cands.iter().map(|c| c.description.clone()).collect();

@@ -61,19 +61,22 @@ pub struct Knob {
 
 /// Knobs in `hunks` that lie inside a suspect's span; a `const`/`static` counts when its name is
 /// used inside a suspect's span (constants usually live outside the functions using them).
+/// Without any suspect (profiling failed or found nothing), every knob the culprit changed
+/// counts: the search is small and each candidate is validated anyway.
 /// `culprit_file` reads a file as it is in the culprit.
 pub fn find_knobs(
     hunks: &[FileHunk],
     suspects: &[Suspect],
     culprit_file: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<Knob> {
+    let unrestricted = suspects.is_empty();
     let mut out = Vec::new();
     for hunk in hunks {
         let file_suspects: Vec<&Suspect> = suspects
             .iter()
             .filter(|s| same_file(&s.file, &hunk.path))
             .collect();
-        if file_suspects.is_empty() {
+        if file_suspects.is_empty() && !unrestricted {
             continue;
         }
         let culprit_text = culprit_file(&hunk.path).unwrap_or_default();
@@ -88,13 +91,14 @@ pub fn find_knobs(
                     continue;
                 };
                 let in_span = |s: &&Suspect| s.start_line <= line_no && line_no <= s.end_line;
-                let relevant = if let Some(name) = context.strip_prefix("const ") {
-                    file_suspects.iter().any(|s| {
-                        in_span(s) || uses_name(&culprit_lines, s.start_line, s.end_line, name)
-                    })
-                } else {
-                    file_suspects.iter().any(in_span)
-                };
+                let relevant = unrestricted
+                    || if let Some(name) = context.strip_prefix("const ") {
+                        file_suspects.iter().any(|s| {
+                            in_span(s) || uses_name(&culprit_lines, s.start_line, s.end_line, name)
+                        })
+                    } else {
+                        file_suspects.iter().any(in_span)
+                    };
                 if relevant {
                     out.push(Knob {
                         file: hunk.path.clone(),
