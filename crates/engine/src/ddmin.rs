@@ -266,6 +266,32 @@ mod tests {
     }
 
     #[test]
+    fn any_needed_set_is_found_exactly_when_the_budget_allows() {
+        // With "restores iff every needed hunk is reverted", the only 1-minimal subset is the
+        // needed set itself.
+        let mut seed = 7u64;
+        let mut next = |bound: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (seed >> 33) % bound
+        };
+        for _ in 0..200 {
+            let items = 1 + next(24) as usize;
+            let mut needed: Vec<usize> = (0..items).filter(|_| next(5) == 0).collect();
+            if needed.is_empty() {
+                needed.push(next(items as u64) as usize);
+            }
+            let r = minimal_subset(items, 1000, needs(&needed)).unwrap();
+            assert_eq!(r.subset, needed, "items={items}");
+            assert!(r.minimal);
+            assert!(
+                r.tests_run <= items * items,
+                "items={items} tests={}",
+                r.tests_run
+            );
+        }
+    }
+
+    #[test]
     fn split_covers_everything_once() {
         let items: Vec<usize> = (0..7).collect();
         let parts = split(&items, 3);

@@ -187,3 +187,98 @@ fn root_commit_diffs_against_the_empty_tree() {
     assert_eq!(hunks[0].kind, ChangeKind::Added);
     assert_eq!(hunks[0].new_span(), (1, 2));
 }
+
+/// A small deterministic generator, so failures reproduce without a seed file.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound
+    }
+}
+
+/// The hunks of `new` against `old`, as (old lines, new lines) pairs, with zero context.
+fn hunk_contents(old: &str, new: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(0).interhunk_lines(0);
+    let patch =
+        git2::Patch::from_buffers(old.as_bytes(), None, new.as_bytes(), None, Some(&mut opts))
+            .unwrap();
+    (0..patch.num_hunks())
+        .map(|h| {
+            let (_, n) = patch.hunk(h).unwrap();
+            let mut pair = (Vec::new(), Vec::new());
+            for l in 0..n {
+                let line = patch.line_in_hunk(h, l).unwrap();
+                let text = String::from_utf8_lossy(line.content()).into_owned();
+                match line.origin() {
+                    '-' => pair.0.push(text),
+                    '+' => pair.1.push(text),
+                    _ => {}
+                }
+            }
+            pair
+        })
+        .collect()
+}
+
+#[test]
+fn reverting_any_subset_leaves_exactly_the_other_hunks() {
+    let mut rng = Lcg(0x5eed);
+    let mut unique = 0u32;
+    let mut fresh = move || {
+        unique += 1;
+        format!("l{unique}\n")
+    };
+    for round in 0..25 {
+        let r = TempRepo::new();
+        let base: Vec<String> = (0..(5 + rng.next(40))).map(|_| fresh()).collect();
+        let base_text = base.concat();
+        r.commit(&[("src/f.rs", Some(&base_text))], "base");
+        // Random replacements, insertions and deletions, on distinct lines so that the diff
+        // of every version against every other is unambiguous.
+        let mut new: Vec<String> = Vec::new();
+        for line in &base {
+            match rng.next(6) {
+                0 => {}                 // delete
+                1 => new.push(fresh()), // replace
+                2 => {
+                    new.push(line.clone()); // keep, then insert
+                    new.push(fresh());
+                }
+                _ => new.push(line.clone()),
+            }
+        }
+        if rng.next(3) == 0 {
+            new.insert(0, fresh());
+        }
+        let new_text = new.concat();
+        if new_text == base_text {
+            continue;
+        }
+        let c = r.commit(&[("src/f.rs", Some(&new_text))], "edit");
+        let hunks = commit_hunks(&r.repo, c).unwrap();
+        let all: Vec<&FileHunk> = hunks.iter().collect();
+        assert_eq!(
+            revert_hunks(&new_text, &all).unwrap(),
+            base_text,
+            "round {round}"
+        );
+
+        for _ in 0..6 {
+            let chosen: Vec<usize> = (0..hunks.len()).filter(|_| rng.next(2) == 0).collect();
+            let subset: Vec<&FileHunk> = chosen.iter().map(|&i| &hunks[i]).collect();
+            let reverted = revert_hunks(&new_text, &subset).unwrap();
+            let left = hunk_contents(&base_text, &reverted);
+            let expected: Vec<(Vec<String>, Vec<String>)> = (0..hunks.len())
+                .filter(|i| !chosen.contains(i))
+                .map(|i| (hunks[i].old_lines.clone(), hunks[i].new_lines.clone()))
+                .collect();
+            assert_eq!(left, expected, "round {round}, reverted {chosen:?}");
+        }
+    }
+}
