@@ -1,1 +1,324 @@
-//! Profiler output into per-function costs.
+//! Profiler output into per-function costs with source spans, and the comparison of two
+//! profiles that names the functions whose cost grew (the suspects of `fix`).
+//!
+//! Two sources, one model:
+//! - callgrind (`valgrind --tool=callgrind --dump-instr=no`), costs in instructions: see
+//!   [`parse_callgrind`];
+//! - perf (`perf record -e cpu-clock` + `perf script`), costs in samples: see
+//!   [`parse_perf_script`] for the exact flags.
+
+mod callgrind;
+mod diff;
+mod perf;
+
+pub use callgrind::parse_callgrind;
+pub use diff::{FunctionDelta, diff_profiles};
+pub use perf::parse_perf_script;
+
+use std::path::Path;
+
+/// One function's cost in a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionCost {
+    /// Demangled path without the `::h0123...` hash suffix, e.g. `mycrate::parse::records`.
+    pub function: String,
+    /// Source file of the function's own code as the debug info names it (absolute for the
+    /// user's crate, `/rustc/<hash>/library/...` for std). `None` without debug line tables.
+    pub file: Option<String>,
+    /// Smallest and largest line of `file` seen with cost in this function: an approximation
+    /// of its span that is good enough to intersect with diff hunks.
+    pub start_line: Option<u32>,
+    pub end_line: Option<u32>,
+    /// Cost spent in the function's own code (including code inlined into it).
+    pub self_cost: u64,
+    /// Cost of the function and everything it called (recursion counted once).
+    pub inclusive_cost: u64,
+}
+
+/// Per-function costs of one profiled run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// `instructions` (callgrind) or `samples` (perf).
+    pub unit: String,
+    /// Cost of the whole run, the denominator for shares.
+    pub total: u64,
+    /// Sorted by self cost, largest first.
+    pub functions: Vec<FunctionCost>,
+}
+
+/// Why profiler output could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{format} profile, line {line}: {message}")]
+    Parse {
+        format: &'static str,
+        line: usize,
+        message: String,
+    },
+    #[error("{format} profile holds no samples or costs; {hint}")]
+    Empty {
+        format: &'static str,
+        hint: &'static str,
+    },
+}
+
+/// Crate roots that ship with the toolchain.
+const TOOLCHAIN_CRATES: &[&str] = &["std", "core", "alloc", "proc_macro", "test", "panic_unwind"];
+
+impl FunctionCost {
+    /// True when the function belongs to `crate_name` (a package name like `my-crate` works
+    /// too), including its impl blocks (`<my_crate::X as core::fmt::Debug>::fmt`) and closures.
+    /// Generic std code instantiated with the crate's types (`core::ptr::drop_in_place<my_crate::X>`)
+    /// is not the crate's code.
+    pub fn is_user_code(&self, crate_name: &str) -> bool {
+        let crate_name = crate_name.replace('-', "_");
+        let root = crate_root(&self.function);
+        root == crate_name
+    }
+
+    /// True for functions of the Rust toolchain (std, core, alloc, ...), by path or by file.
+    pub fn is_toolchain_code(&self) -> bool {
+        TOOLCHAIN_CRATES.contains(&crate_root(&self.function))
+            || self
+                .file
+                .as_deref()
+                .is_some_and(|file| file.starts_with("/rustc/"))
+    }
+
+    /// The function's file relative to `root` when it lies inside it (for matching diff
+    /// hunks), else `None`.
+    pub fn file_in(&self, root: &Path) -> Option<String> {
+        let file = Path::new(self.file.as_deref()?);
+        let relative = file.strip_prefix(root).ok()?;
+        Some(relative.to_string_lossy().replace('\\', "/"))
+    }
+}
+
+impl Profile {
+    /// The entry for `function`, if present.
+    pub fn function(&self, function: &str) -> Option<&FunctionCost> {
+        self.functions.iter().find(|f| f.function == function)
+    }
+}
+
+/// First path segment of a function name, skipping impl-block syntax: `<a::B as c::D>::f`
+/// and `<&mut a::B>::f` give `a`.
+fn crate_root(function: &str) -> &str {
+    let mut rest = function.trim_start();
+    loop {
+        let before = rest;
+        rest = rest.trim_start_matches(['<', '&', '*', ' ']);
+        for prefix in ["mut ", "const ", "dyn ", "impl "] {
+            if let Some(stripped) = rest.strip_prefix(prefix) {
+                rest = stripped;
+            }
+        }
+        if rest == before {
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Demangle a symbol (legacy `_ZN...E` or v0 `_R...`) and drop the `::h0123456789abcdef`
+/// hash, so that the same function has the same name in both profiles.
+pub(crate) fn clean_symbol(symbol: &str) -> String {
+    let symbol = symbol.trim();
+    let demangled = match rustc_demangle::try_demangle(symbol) {
+        // `{:#}` prints without the hash suffix.
+        Ok(demangled) => format!("{demangled:#}"),
+        Err(_) => symbol.to_owned(),
+    };
+    strip_hash(&demangled).to_owned()
+}
+
+fn strip_hash(name: &str) -> &str {
+    if let Some(index) = name.rfind("::h") {
+        let hash = &name[index + 3..];
+        if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            return &name[..index];
+        }
+    }
+    name
+}
+
+/// Accumulates costs per function while a parser walks its input.
+#[derive(Default)]
+pub(crate) struct Accumulator {
+    index: std::collections::HashMap<String, usize>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Default)]
+struct Entry {
+    function: String,
+    self_cost: u64,
+    inclusive_cost: u64,
+    /// Cost seen per file, to pick the function's own file when debug info disagrees.
+    file_costs: Vec<(String, u64)>,
+    /// (file, line) positions with cost.
+    lines: Vec<(String, u32)>,
+}
+
+impl Accumulator {
+    fn entry(&mut self, function: &str) -> &mut Entry {
+        let index = match self.index.get(function) {
+            Some(index) => *index,
+            None => {
+                self.entries.push(Entry {
+                    function: function.to_owned(),
+                    ..Entry::default()
+                });
+                self.index
+                    .insert(function.to_owned(), self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[index]
+    }
+
+    pub(crate) fn add_self(&mut self, function: &str, cost: u64) {
+        let entry = self.entry(function);
+        entry.self_cost = entry.self_cost.saturating_add(cost);
+    }
+
+    pub(crate) fn add_inclusive(&mut self, function: &str, cost: u64) {
+        let entry = self.entry(function);
+        entry.inclusive_cost = entry.inclusive_cost.saturating_add(cost);
+    }
+
+    /// Record that `function`'s own code at `file:line` carried `cost`.
+    pub(crate) fn add_position(&mut self, function: &str, file: &str, line: u32, cost: u64) {
+        let entry = self.entry(function);
+        match entry.file_costs.iter_mut().find(|(f, _)| f == file) {
+            Some((_, total)) => *total = total.saturating_add(cost),
+            None => entry.file_costs.push((file.to_owned(), cost)),
+        }
+        if line > 0 {
+            entry.lines.push((file.to_owned(), line));
+        }
+    }
+
+    /// Record the function's own file when the format states it (callgrind's `fl=`).
+    pub(crate) fn set_file(&mut self, function: &str, file: &str) {
+        let entry = self.entry(function);
+        if !entry.file_costs.iter().any(|(f, _)| f == file) {
+            entry.file_costs.push((file.to_owned(), 0));
+        }
+    }
+
+    pub(crate) fn finish(self, unit: &str, total: u64, pinned_files: bool) -> Profile {
+        let mut functions: Vec<FunctionCost> = self
+            .entries
+            .into_iter()
+            .map(|entry| {
+                // callgrind names the function's file (the first one recorded); perf only
+                // shows where costs landed, so the busiest file is taken.
+                let file = if pinned_files {
+                    entry.file_costs.first().map(|(f, _)| f.clone())
+                } else {
+                    entry
+                        .file_costs
+                        .iter()
+                        .max_by_key(|(_, cost)| *cost)
+                        .map(|(f, _)| f.clone())
+                };
+                let lines = entry
+                    .lines
+                    .iter()
+                    .filter(|(f, _)| Some(f) == file.as_ref())
+                    .map(|(_, line)| *line);
+                let start_line = lines.clone().min();
+                let end_line = lines.max();
+                FunctionCost {
+                    function: entry.function,
+                    file: file.filter(|f| !f.is_empty() && f != "???"),
+                    start_line,
+                    end_line,
+                    self_cost: entry.self_cost,
+                    inclusive_cost: entry
+                        .inclusive_cost
+                        .max(entry.self_cost)
+                        .min(total.max(entry.self_cost)),
+                }
+            })
+            .collect();
+        functions.sort_by(|a, b| {
+            b.self_cost
+                .cmp(&a.self_cost)
+                .then(b.inclusive_cost.cmp(&a.inclusive_cost))
+                .then(a.function.cmp(&b.function))
+        });
+        Profile {
+            unit: unit.to_owned(),
+            total,
+            functions,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn cost(function: &str, file: Option<&str>) -> FunctionCost {
+        FunctionCost {
+            function: function.into(),
+            file: file.map(Into::into),
+            start_line: None,
+            end_line: None,
+            self_cost: 0,
+            inclusive_cost: 0,
+        }
+    }
+
+    #[test]
+    fn demangles_and_strips_hashes() {
+        assert_eq!(
+            clean_symbol("_ZN4prof5parse9normalize17h0123456789abcdefE"),
+            "prof::parse::normalize"
+        );
+        assert_eq!(
+            clean_symbol("prof::tally::h0123456789abcdef"),
+            "prof::tally"
+        );
+        // v0 mangling
+        assert_eq!(clean_symbol("_RNvCs1234_4prof5tally"), "prof::tally");
+        assert_eq!(clean_symbol("memcpy"), "memcpy");
+        // Not a hash: kept.
+        assert_eq!(clean_symbol("a::hello"), "a::hello");
+    }
+
+    #[test]
+    fn user_code_and_toolchain_code() {
+        assert!(cost("my_crate::parse", None).is_user_code("my-crate"));
+        assert!(cost("<my_crate::X as core::fmt::Debug>::fmt", None).is_user_code("my_crate"));
+        assert!(cost("<&mut my_crate::X>::go", None).is_user_code("my_crate"));
+        assert!(cost("my_crate::main::{{closure}}", None).is_user_code("my_crate"));
+        assert!(!cost("core::ptr::drop_in_place<my_crate::X>", None).is_user_code("my_crate"));
+        assert!(!cost("my_crate_extra::f", None).is_user_code("my_crate"));
+        assert!(cost("alloc::vec::Vec<T>::push", None).is_toolchain_code());
+        assert!(
+            cost(
+                "hashbrown::raw::RawTable<T>::find",
+                Some("/rustc/abc/library/std/src/x.rs")
+            )
+            .is_toolchain_code()
+        );
+        assert!(!cost("my_crate::parse", Some("/repo/src/lib.rs")).is_toolchain_code());
+    }
+
+    #[test]
+    fn file_relative_to_a_root() {
+        let f = cost("a::b", Some("/work/repo/src/lib.rs"));
+        assert_eq!(
+            f.file_in(Path::new("/work/repo")).as_deref(),
+            Some("src/lib.rs")
+        );
+        assert_eq!(f.file_in(Path::new("/elsewhere")), None);
+    }
+}

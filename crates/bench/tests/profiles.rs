@@ -1,0 +1,104 @@
+//! Profile parsers on output captured from valgrind and perf (see tests/fixtures/README.md):
+//! a small binary (`profile/main.rs.txt`) built with line tables, once as is ("before") and
+//! once with `--cfg slow`, whose `parse::normalize` rebuilds the key through `format!`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use perf_fixer_bench::profile::{Profile, diff_profiles, parse_callgrind, parse_perf_script};
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/profile")
+            .join(relative),
+    )
+    .unwrap()
+}
+
+const SOURCE: &str = "/tmp/cap/prof/src/main.rs";
+
+fn assert_span(profile: &Profile, function: &str, within: (u32, u32)) {
+    let f = profile
+        .function(function)
+        .unwrap_or_else(|| panic!("{function} missing"));
+    assert_eq!(f.file.as_deref(), Some(SOURCE), "{f:?}");
+    let (start, end) = (f.start_line.unwrap(), f.end_line.unwrap());
+    assert!(
+        within.0 <= start && start <= end && end <= within.1,
+        "{function}: {start}..{end} not within {within:?}"
+    );
+    assert!(f.is_user_code("prof"));
+    assert!(!f.is_toolchain_code());
+}
+
+#[test]
+fn callgrind_real_profiles() {
+    let before = parse_callgrind(&read("callgrind.before.out")).unwrap();
+    let after = parse_callgrind(&read("callgrind.after.out")).unwrap();
+    // valgrind's own summary: "I refs: 73,117,972" and "189,729,666".
+    assert_eq!(before.total, 73_117_972);
+    assert_eq!(after.total, 189_729_666);
+    assert_eq!(before.unit, "instructions");
+    // Function spans in main.rs.txt: normalize 18-21 (fast) / 24-31 (slow), tally 35-41,
+    // sorted_keys 44-48, main 50-60.
+    assert_span(&before, "prof::parse::normalize", (18, 21));
+    assert_span(&after, "prof::parse::normalize", (24, 31));
+    assert_span(&before, "prof::tally", (35, 41));
+    assert_span(&after, "prof::sorted_keys", (44, 48));
+    // main() is the root of everything the program did.
+    let main = after.function("prof::main").unwrap();
+    assert!(main.inclusive_cost > after.total * 9 / 10, "{main:?}");
+    // Names are demangled without hashes; std keeps its /rustc/ paths.
+    let hashed = |name: &str| {
+        name.rsplit_once("::h")
+            .is_some_and(|(_, h)| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    assert!(!after.functions.iter().any(|f| hashed(&f.function)));
+    assert!(
+        !after
+            .functions
+            .iter()
+            .any(|f| f.function.starts_with("_ZN"))
+    );
+    let format = after.function("alloc::fmt::format::format_inner").unwrap();
+    assert!(format.is_toolchain_code());
+    assert!(!format.is_user_code("prof"));
+
+    let deltas = diff_profiles(&before, &after);
+    // The formatting machinery the slow normalize calls grew most; normalize is the user
+    // function among the significant growers.
+    assert_eq!(deltas[0].function, "alloc::fmt::format::format_inner");
+    let first_user = deltas
+        .iter()
+        .find(|d| d.function.starts_with("prof::"))
+        .unwrap();
+    assert_eq!(first_user.function, "prof::parse::normalize");
+    assert!(first_user.significant);
+    // Unchanged user code stays put (instruction counts are deterministic).
+    let tally = deltas.iter().find(|d| d.function == "prof::tally").unwrap();
+    assert!(
+        tally.self_growth.abs() < tally.before_self as f64 * 0.01,
+        "{tally:?}"
+    );
+}
+
+#[test]
+fn perf_real_profiles() {
+    let before = parse_perf_script(&read("perf.before.txt")).unwrap();
+    let after = parse_perf_script(&read("perf.after.txt")).unwrap();
+    assert_eq!(before.unit, "samples");
+    // The fixtures hold the first 200 samples of each run.
+    assert_eq!((before.total, after.total), (200, 200));
+    let self_sum: u64 = after.functions.iter().map(|f| f.self_cost).sum();
+    assert_eq!(self_sum, after.total);
+    assert_span(&after, "prof::main", (50, 60));
+    assert_span(&after, "prof::parse::normalize", (24, 31));
+    assert_span(&before, "prof::tally", (35, 41));
+    let main = after.function("prof::main").unwrap();
+    assert!(main.inclusive_cost >= 190, "{main:?}");
+
+    let deltas = diff_profiles(&before, &after);
+    assert_eq!(deltas[0].function, "alloc::fmt::format::format_inner");
+    assert!(deltas[0].significant, "{:?}", deltas[0]);
+}
