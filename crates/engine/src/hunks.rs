@@ -281,9 +281,19 @@ fn locate(lines: &[&str], hunk: &FileHunk) -> Option<usize> {
     {
         return None;
     }
-    (0..=lines.len())
+    let anchored = (0..=lines.len())
         .filter(|&at| body_matches(at) && anchors_match(at))
-        .min_by_key(|&at| at.abs_diff(expected))
+        .min_by_key(|&at| at.abs_diff(expected));
+    if anchored.is_some() || hunk.new_lines.is_empty() {
+        return anchored;
+    }
+    // A later commit touched the lines around the hunk: accept the hunk's own lines when they
+    // occur exactly once in the file, and refuse to choose between several places.
+    let mut places = (0..lines.len()).filter(|&at| body_matches(at));
+    match (places.next(), places.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// Reverts `hunks` (of any files) in the checkout at `worktree`: reads each file, reverts its
@@ -381,6 +391,20 @@ mod tests {
         h.context_before = vec!["a\n".into()];
         let got = revert_hunks("x\ny\na\nb2\nc\n", &[&h]).unwrap();
         assert_eq!(got, "x\ny\na\nb\nc\n");
+    }
+
+    #[test]
+    fn accepts_changed_anchors_only_when_the_lines_are_unique() {
+        let mut h = hunk(2, &["b2\n"], &["b\n"]);
+        h.context_before = vec!["a\n".into()];
+        h.context_after = vec!["c\n".into()];
+        // The line before the hunk changed at head; the hunk's line is still unique.
+        assert_eq!(revert_hunks("A\nb2\nc\n", &[&h]).unwrap(), "A\nb\nc\n");
+        // Twice in the file and no anchor matches: no guess.
+        assert!(matches!(
+            revert_hunks("A\nb2\nC\nb2\n", &[&h]),
+            Err(HunkError::NotFound { .. })
+        ));
     }
 
     #[test]
