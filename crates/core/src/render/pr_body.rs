@@ -11,6 +11,11 @@ use crate::report::{
 };
 use crate::units::{format_kib, format_pct, format_pct_interval, format_value};
 
+/// Longer lists are cut in the body (the JSON report keeps them all).
+const MAX_SUSPECT_ROWS: usize = 15;
+const MAX_ATTEMPT_ROWS: usize = 40;
+const MAX_REASON_CHARS: usize = 300;
+
 /// What the body needs beyond the report.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BodyOptions {
@@ -442,7 +447,7 @@ fn details(report: &Report, opts: &BodyOptions) -> String {
 fn suspects_table(report: &Report) -> String {
     let mut out =
         String::from("| Function | Location | Share of added cost |\n| :-- | :-- | --: |\n");
-    for s in &report.suspects {
+    for s in report.suspects.iter().take(MAX_SUSPECT_ROWS) {
         let location = match (&s.file, s.start_line, s.end_line) {
             (Some(f), Some(a), Some(b)) => code_cell(&format!("{f}:{a}-{b}")),
             (Some(f), _, _) => code_cell(f),
@@ -455,13 +460,27 @@ fn suspects_table(report: &Report) -> String {
             plain_pct(s.share_pct)
         );
     }
+    more_rows(&mut out, report.suspects.len(), MAX_SUSPECT_ROWS, 3);
     out
+}
+
+/// A last row saying how many rows were left out, so long lists keep the body readable and
+/// under GitHub's size limit for a pull request body.
+fn more_rows(out: &mut String, total: usize, shown: usize, columns: usize) {
+    if total > shown {
+        let _ = writeln!(
+            out,
+            "| … and {} more (in the JSON report) |{}",
+            total - shown,
+            " |".repeat(columns - 1)
+        );
+    }
 }
 
 fn attempts_table(report: &Report) -> String {
     let mut out =
         String::from("| # | Strategy | Patch | Outcome | Why |\n| --: | :-- | :-- | :-- | :-- |\n");
-    for (i, a) in report.attempts.iter().enumerate() {
+    for (i, a) in report.attempts.iter().enumerate().take(MAX_ATTEMPT_ROWS) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
@@ -469,10 +488,19 @@ fn attempts_table(report: &Report) -> String {
             a.strategy,
             cell(&a.description),
             outcome_word(a.outcome),
-            cell(&a.reason)
+            cell(&clip(&a.reason, MAX_REASON_CHARS))
         );
     }
+    more_rows(&mut out, report.attempts.len(), MAX_ATTEMPT_ROWS, 5);
     out
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut (compiler errors can be long).
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 fn outcome_word(o: AttemptOutcome) -> &'static str {
@@ -917,6 +945,25 @@ mod tests {
         let text = rejection_summary(&r);
         assert!(text.contains("could not decide"));
         assert!(!text.contains("What was tried"));
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_a_count() {
+        let mut r = with_fix(regression_report());
+        let template = r.attempts[0].clone();
+        r.attempts = (0..100)
+            .map(|i| Attempt {
+                reason: format!("attempt {i}: {}", "x".repeat(1000)),
+                ..template.clone()
+            })
+            .collect();
+        let body = pr_body(&r, &opts());
+        assert!(body.contains("| 40 | revert_hunks |"));
+        assert!(!body.contains("| 41 | revert_hunks |"));
+        assert!(body.contains("| … and 60 more (in the JSON report) | | | | |"));
+        assert!(body.len() < 30_000, "{}", body.len());
+        assert_eq!(clip("héllo", 2), "hé…");
+        assert_eq!(clip("hi", 2), "hi");
     }
 
     #[test]
