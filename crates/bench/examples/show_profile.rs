@@ -38,7 +38,14 @@ fn main() -> Result<(), String> {
             f.self_cost, f.inclusive_cost, f.function, f.file, f.start_line, f.end_line
         );
     }
-    println!("suspects:");
+    let (before, after) = match crate_name {
+        Some(name) => (before.attributed_to(name), after.attributed_to(name)),
+        None => (before, after),
+    };
+    println!(
+        "suspects{}:",
+        crate_name.map_or(String::new(), |c| format!(" in {c}"))
+    );
     for d in diff_profiles(&before, &after).iter().take(8) {
         let user = crate_name.is_some_and(|c| {
             after

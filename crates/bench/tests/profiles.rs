@@ -81,6 +81,21 @@ fn callgrind_real_profiles() {
         tally.self_growth.abs() < tally.before_self as f64 * 0.01,
         "{tally:?}"
     );
+
+    // Charged with the std code they call, the user's functions name the culprit directly:
+    // normalize's growth is nearly the whole regression (116.6M more instructions).
+    let user = diff_profiles(&before.attributed_to("prof"), &after.attributed_to("prof"));
+    assert_eq!(user[0].function, "prof::parse::normalize");
+    let regression = (after.total - before.total) as f64;
+    assert!(
+        user[0].self_growth > 0.9 * regression && user[0].self_growth < 1.05 * regression,
+        "{:?}",
+        user[0]
+    );
+    let (start, end) = (user[0].start_line.unwrap(), user[0].end_line.unwrap());
+    assert!(24 <= start && end <= 31, "{start}..{end}");
+    let others: f64 = user[1..].iter().map(|d| d.self_growth.abs()).sum();
+    assert!(others < 0.05 * regression, "{:?}", &user[1..]);
 }
 
 #[test]
@@ -101,4 +116,9 @@ fn perf_real_profiles() {
     let deltas = diff_profiles(&before, &after);
     assert_eq!(deltas[0].function, "alloc::fmt::format::format_inner");
     assert!(deltas[0].significant, "{:?}", deltas[0]);
+
+    let user = diff_profiles(&before.attributed_to("prof"), &after.attributed_to("prof"));
+    assert_eq!(user[0].function, "prof::parse::normalize");
+    assert!(user[0].significant, "{:?}", user[0]);
+    assert!(user[0].growth_share > 0.2, "{:?}", user[0]);
 }

@@ -186,6 +186,7 @@ impl Parser {
             // Recursive calls are already in the function's own cost.
             if callee != function {
                 self.acc.add_inclusive(&function, cost);
+                self.acc.add_call(&function, &callee, cost);
             }
             return Ok(());
         }

@@ -163,6 +163,7 @@ mod tests {
                     inclusive_cost: *cost,
                 })
                 .collect(),
+            calls: Vec::new(),
         }
     }
 

@@ -44,6 +44,17 @@ pub struct Profile {
     pub total: u64,
     /// Sorted by self cost, largest first.
     pub functions: Vec<FunctionCost>,
+    /// Direct calls with the inclusive cost of the callee on behalf of that caller (callgrind:
+    /// the `calls=` costs; perf: samples with the caller frame directly above the callee).
+    pub calls: Vec<CallCost>,
+}
+
+/// Cost of `callee` (and what it called) when called directly from `caller`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallCost {
+    pub caller: String,
+    pub callee: String,
+    pub cost: u64,
 }
 
 /// Why profiler output could not be read.
@@ -99,6 +110,71 @@ impl Profile {
     pub fn function(&self, function: &str) -> Option<&FunctionCost> {
         self.functions.iter().find(|f| f.function == function)
     }
+
+    /// The profile as the user's crate sees it: only functions of `crate_name`, each charged
+    /// with its own cost plus what it spent in code outside the crate that it called directly
+    /// (std, dependencies), so that `format!` or `clone` costs land on the function that
+    /// asked for them. Diff two attributed profiles to get suspects in the user's code.
+    ///
+    /// A callee's share that flows back into the crate one level down (a closure called by
+    /// `Iterator::fold`) is not charged twice; deeper round trips are, which only over-states
+    /// callers of such chains.
+    pub fn attributed_to(&self, crate_name: &str) -> Profile {
+        let is_user = |name: &str| {
+            self.function(name).map_or_else(
+                || crate_root(name) == crate_name.replace('-', "_"),
+                |f| f.is_user_code(crate_name),
+            )
+        };
+        // Share of each outside function's inclusive cost that is spent back in the crate.
+        let user_share = |outside: &str| -> f64 {
+            let inclusive = self.function(outside).map_or(0, |f| f.inclusive_cost);
+            if inclusive == 0 {
+                return 0.0;
+            }
+            let back: u64 = self
+                .calls
+                .iter()
+                .filter(|c| c.caller == outside && is_user(&c.callee))
+                .map(|c| c.cost)
+                .sum();
+            (back as f64 / inclusive as f64).min(1.0)
+        };
+        let mut functions: Vec<FunctionCost> = self
+            .functions
+            .iter()
+            .filter(|f| f.is_user_code(crate_name))
+            .map(|f| {
+                let outside: f64 = self
+                    .calls
+                    .iter()
+                    .filter(|c| c.caller == f.function && !is_user(&c.callee))
+                    .map(|c| c.cost as f64 * (1.0 - user_share(&c.callee)))
+                    .sum();
+                FunctionCost {
+                    self_cost: f.self_cost.saturating_add(outside.round() as u64),
+                    ..f.clone()
+                }
+            })
+            .collect();
+        functions.sort_by(|a, b| {
+            b.self_cost
+                .cmp(&a.self_cost)
+                .then(a.function.cmp(&b.function))
+        });
+        let calls = self
+            .calls
+            .iter()
+            .filter(|c| is_user(&c.caller) && is_user(&c.callee))
+            .cloned()
+            .collect();
+        Profile {
+            unit: self.unit.clone(),
+            total: self.total,
+            functions,
+            calls,
+        }
+    }
 }
 
 /// First path segment of a function name, skipping impl-block syntax: `<a::B as c::D>::f`
@@ -150,6 +226,7 @@ fn strip_hash(name: &str) -> &str {
 pub(crate) struct Accumulator {
     index: std::collections::HashMap<String, usize>,
     entries: Vec<Entry>,
+    calls: std::collections::HashMap<(String, String), u64>,
 }
 
 #[derive(Default)]
@@ -188,6 +265,14 @@ impl Accumulator {
     pub(crate) fn add_inclusive(&mut self, function: &str, cost: u64) {
         let entry = self.entry(function);
         entry.inclusive_cost = entry.inclusive_cost.saturating_add(cost);
+    }
+
+    pub(crate) fn add_call(&mut self, caller: &str, callee: &str, cost: u64) {
+        let total = self
+            .calls
+            .entry((caller.to_owned(), callee.to_owned()))
+            .or_insert(0);
+        *total = total.saturating_add(cost);
     }
 
     /// Record that `function`'s own code at `file:line` carried `cost`.
@@ -252,10 +337,26 @@ impl Accumulator {
                 .then(b.inclusive_cost.cmp(&a.inclusive_cost))
                 .then(a.function.cmp(&b.function))
         });
+        let mut calls: Vec<CallCost> = self
+            .calls
+            .into_iter()
+            .map(|((caller, callee), cost)| CallCost {
+                caller,
+                callee,
+                cost,
+            })
+            .collect();
+        calls.sort_by(|a, b| {
+            b.cost
+                .cmp(&a.cost)
+                .then_with(|| a.caller.cmp(&b.caller))
+                .then_with(|| a.callee.cmp(&b.callee))
+        });
         Profile {
             unit: unit.to_owned(),
             total,
             functions,
+            calls,
         }
     }
 }
@@ -310,6 +411,45 @@ mod tests {
             .is_toolchain_code()
         );
         assert!(!cost("my_crate::parse", Some("/repo/src/lib.rs")).is_toolchain_code());
+    }
+
+    #[test]
+    fn attribution_folds_outside_callees_into_user_callers() {
+        let f = |name: &str, self_cost, inclusive_cost| FunctionCost {
+            self_cost,
+            inclusive_cost,
+            ..cost(name, Some("/r/src/lib.rs"))
+        };
+        let call = |caller: &str, callee: &str, cost| CallCost {
+            caller: caller.into(),
+            callee: callee.into(),
+            cost,
+        };
+        // app::run (10) -> alloc::fmt::format (40) ; app::run -> core::iter::fold (50 incl.)
+        // -> app::run::{{closure}} (30): fold's own 20 goes to run, the closure keeps its 30.
+        let profile = Profile {
+            unit: "instructions".into(),
+            total: 100,
+            functions: vec![
+                f("alloc::fmt::format", 40, 40),
+                f("app::run::{{closure}}", 30, 30),
+                f("core::iter::fold", 20, 50),
+                f("app::run", 10, 100),
+            ],
+            calls: vec![
+                call("app::run", "alloc::fmt::format", 40),
+                call("app::run", "core::iter::fold", 50),
+                call("core::iter::fold", "app::run::{{closure}}", 30),
+            ],
+        };
+        let user = profile.attributed_to("app");
+        let costs: Vec<(&str, u64)> = user
+            .functions
+            .iter()
+            .map(|f| (f.function.as_str(), f.self_cost))
+            .collect();
+        assert_eq!(costs, vec![("app::run", 70), ("app::run::{{closure}}", 30)]);
+        assert_eq!(user.total, 100);
     }
 
     #[test]

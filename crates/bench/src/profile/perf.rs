@@ -146,6 +146,7 @@ impl Samples {
         let machine = machine_frames(frames);
         self.total += 1;
         let mut charged = HashSet::new();
+        let mut edges = HashSet::new();
         for (depth, frame) in machine.iter().enumerate() {
             if depth == 0 {
                 self.acc.add_self(&frame.function, 1);
@@ -153,6 +154,12 @@ impl Samples {
             // Recursion: a function is charged once per sample.
             if charged.insert(frame.function.as_str()) {
                 self.acc.add_inclusive(&frame.function, 1);
+            }
+            if let Some(caller) = machine.get(depth + 1)
+                && caller.function != frame.function
+                && edges.insert((caller.function.as_str(), frame.function.as_str()))
+            {
+                self.acc.add_call(&caller.function, &frame.function, 1);
             }
             if let Some(file) = &frame.file {
                 self.acc.add_position(&frame.function, file, frame.line, 1);
