@@ -82,7 +82,7 @@ impl BisectResult {
         let short: Vec<&str> = self
             .candidates
             .iter()
-            .map(|c| &c[..c.len().min(12)])
+            .map(|c| c.get(..10).unwrap_or(c))
             .collect();
         match short.as_slice() {
             [only] => format!("culprit is {only}"),

@@ -562,7 +562,7 @@ fn seconds(s: f64) -> String {
 }
 
 fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
+    sha.get(..10).unwrap_or(sha)
 }
 
 /// Inline code, safe for any text (backticks inside are replaced).

@@ -87,7 +87,7 @@ pub fn candidates(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let short = &commit[..commit.len().min(10)];
+    let short = commit.get(..10).unwrap_or(commit);
     let mut groups: Vec<Vec<&ProfileChange>> = vec![changes.iter().collect()];
     if changes.len() > 1 {
         groups.extend(changes.iter().map(|c| vec![c]));

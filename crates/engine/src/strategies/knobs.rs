@@ -137,7 +137,7 @@ pub fn candidates(
     commit: &str,
     head_file: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<Candidate> {
-    let short = &commit[..commit.len().min(10)];
+    let short = commit.get(..10).unwrap_or(commit);
     let mut out = Vec::new();
     for knob in knobs {
         let Some(text) = head_file(&knob.file) else {

@@ -20,7 +20,7 @@ pub fn revert_candidate(
     total_hunks: usize,
 ) -> Result<Candidate, HunkError> {
     let files = plan_reverts(head_worktree, chosen)?;
-    let short = &commit[..commit.len().min(10)];
+    let short = commit.get(..10).unwrap_or(commit);
     let locations: Vec<String> = chosen.iter().map(|h| h.location()).collect();
     let description = if chosen.len() == total_hunks {
         format!("Revert commit {short} ({})", locations.join(", "))
