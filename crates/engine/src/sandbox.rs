@@ -247,9 +247,105 @@ pub fn bwrap_args(mounts: &Mounts<'_>, shell: &str) -> Vec<String> {
     a
 }
 
+/// Reads a file that a sandboxed command wrote (criterion JSON, a profile, a report), from the
+/// unsandboxed worker. The command controls that tree: it may have replaced the file with a
+/// symlink to the App key or `/etc/shadow`, a FIFO that blocks forever, or a huge file. So the
+/// path must resolve inside `root`, name a regular file, and hold at most `max_bytes`.
+pub fn read_confined(root: &Path, path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let root = std::fs::canonicalize(root)?;
+    let resolved = std::fs::canonicalize(path)?;
+    if !resolved.starts_with(&root) {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "{} points outside {} (a symlink planted by the repository's code?)",
+                path.display(),
+                root.display()
+            ),
+        ));
+    }
+    // Checked before opening: opening a FIFO for reading would block. Nothing of the command
+    // runs any more when the worker reads its files, so the check cannot be raced.
+    if !std::fs::metadata(&resolved)?.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&resolved)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{} is larger than {max_bytes} bytes", path.display()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} grew beyond {max_bytes} bytes while read",
+                path.display()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_confined_refuses_escaping_symlinks_fifos_and_big_files() {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("key.pem");
+        std::fs::write(&secret, "SECRET").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let good = root.path().join("estimates.json");
+        std::fs::write(&good, "{}").unwrap();
+        assert_eq!(read_confined(root.path(), &good, 100).unwrap(), b"{}");
+        // A symlink inside the tree to a file inside the tree is fine.
+        let inner = root.path().join("link.json");
+        std::os::unix::fs::symlink(&good, &inner).unwrap();
+        assert_eq!(read_confined(root.path(), &inner, 100).unwrap(), b"{}");
+        // One that leaves the tree is not, and the error does not carry the content.
+        let planted = root.path().join("sample.json");
+        std::os::unix::fs::symlink(&secret, &planted).unwrap();
+        let err = read_confined(root.path(), &planted, 100).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(!err.to_string().contains("SECRET"));
+        // A directory, a FIFO (would block a plain read forever), a file over the cap.
+        assert!(read_confined(root.path(), root.path(), 100).is_err());
+        let fifo = root.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = read_confined(root.path(), &fifo, 100).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        std::fs::write(&good, vec![b'x'; 101]).unwrap();
+        assert_eq!(
+            read_confined(root.path(), &good, 100).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidData
+        );
+    }
 
     #[test]
     fn secret_names_are_recognised() {
