@@ -15,6 +15,10 @@ use super::Candidate;
 use crate::hunks::FileHunk;
 use crate::localize::{Suspect, same_file};
 
+/// Calls whose argument decides which elements are produced, not just how fast: only base's
+/// value is tried for them (a partial revert), never a value neither version used.
+const SEMANTIC_CALLS: [&str; 3] = ["windows", "step_by", "take"];
+
 /// Calls whose first argument is a size.
 const SIZE_CALLS: [&str; 9] = [
     "with_capacity(",
@@ -148,7 +152,12 @@ pub fn candidates(
         };
         let (a, b) = knob.literal;
         let suffix = literal_suffix(&knob.new_line[a..b]);
-        for value in search_values(knob.base, knob.head) {
+        let values = if SEMANTIC_CALLS.contains(&knob.context.as_str()) {
+            vec![knob.base]
+        } else {
+            search_values(knob.base, knob.head)
+        };
+        for value in values {
             let literal = if value == knob.base {
                 knob.base_text.clone()
             } else {
@@ -429,6 +438,32 @@ mod tests {
             Some("`batch_size`")
         );
         assert_eq!(ctx("    if x > 3 {"), None);
+    }
+
+    #[test]
+    fn calls_that_change_results_only_get_base_value() {
+        let knob = Knob {
+            file: "src/a.rs".into(),
+            context: "take".into(),
+            culprit_line: 1,
+            new_line: "    it.take(5)\n".into(),
+            literal: (12, 13),
+            base_text: "50".into(),
+            base: 50,
+            head: 5,
+        };
+        let head = |_: &str| Some("    it.take(5)\n".to_string());
+        let cands = candidates(std::slice::from_ref(&knob), "abc", &head);
+        assert_eq!(cands.len(), 1);
+        assert_eq!(
+            cands[0].files[std::path::Path::new("src/a.rs")],
+            "    it.take(50)\n"
+        );
+        let chunk = Knob {
+            context: "chunks".into(),
+            ..knob
+        };
+        assert_eq!(candidates(&[chunk], "abc", &head).len(), 4);
     }
 
     #[test]
