@@ -328,3 +328,22 @@ fn reverting_a_public_signature_is_high_risk() {
     assert!(cand.risk_notes.contains("public item"));
     assert!(cand.description.starts_with("Revert commit"));
 }
+
+#[test]
+fn cargo_config_profiles_are_restored_too() {
+    assert!(build_profile::is_profile_source("Cargo.toml"));
+    assert!(build_profile::is_profile_source("crates/x/Cargo.toml"));
+    assert!(build_profile::is_profile_source(".cargo/config.toml"));
+    assert!(build_profile::is_profile_source(".cargo/config"));
+    assert!(!build_profile::is_profile_source("src/Cargo.toml.rs"));
+    assert!(!build_profile::is_profile_source("rust-toolchain.toml"));
+
+    let parent = "[build]\njobs = 2\n\n[profile.bench]\ncodegen-units = 1\n";
+    let culprit = "[build]\njobs = 2\n\n[profile.bench]\ncodegen-units = 256\n";
+    let changes = build_profile::profile_changes(".cargo/config.toml", parent, culprit).unwrap();
+    let cands =
+        build_profile::candidates(".cargo/config.toml", culprit, "c0ffee", &changes).unwrap();
+    assert_eq!(cands.len(), 1);
+    assert_eq!(cands[0].files[Path::new(".cargo/config.toml")], parent);
+    assert_eq!(cands[0].risk, Risk::Low);
+}

@@ -11,6 +11,17 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::Candidate;
 
+/// Whether `path` (relative to the root) is a file cargo reads `[profile.*]` from: a
+/// `Cargo.toml`, or `.cargo/config.toml` (and its older name `.cargo/config`). Both use the same
+/// `[profile.<name>]` tables, so [`profile_changes`] and [`candidates`] work on either.
+pub fn is_profile_source(path: &str) -> bool {
+    let path = path.trim_start_matches("./");
+    path == "Cargo.toml"
+        || path.ends_with("/Cargo.toml")
+        || path == ".cargo/config.toml"
+        || path == ".cargo/config"
+}
+
 /// One profile setting that differs between the culprit's parent and the culprit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileChange {
