@@ -172,7 +172,6 @@ pub const READ_ONLY_METHODS: &[&str] = &[
     "contains",
     "contains_key",
     "first",
-    "last",
     "starts_with",
     "ends_with",
     "as_str",
@@ -203,7 +202,6 @@ pub const READ_ONLY_METHODS: &[&str] = &[
     "is_none",
     "is_ok",
     "is_err",
-    "find",
     "is_match",
 ];
 

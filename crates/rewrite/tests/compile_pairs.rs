@@ -87,6 +87,30 @@ pub fn run() -> String {
 "#,
         },
         Pair {
+            name: "regex_try",
+            rule: "regex_hoist",
+            risk: Risk::Low,
+            before: r#"pub fn digits(s: &str) -> Result<usize, regex::Error> {
+    let re = regex::Regex::new(r"\d")?;
+    Ok(re.find_iter(s).count())
+}
+
+pub fn run() -> String {
+    format!("{:?}", digits("a1b22"))
+}
+"#,
+            after: r#"pub fn digits(s: &str) -> Result<usize, regex::Error> {
+    static DIGITS_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(r"\d").expect("regex literal checked when hoisted"));
+    let re = &*DIGITS_RE;
+    Ok(re.find_iter(s).count())
+}
+
+pub fn run() -> String {
+    format!("{:?}", digits("a1b22"))
+}
+"#,
+        },
+        Pair {
             name: "clone_in_for",
             rule: "needless_clone",
             risk: Risk::Low,

@@ -67,11 +67,15 @@ fn regex_shapes_left_alone() {
         "regex_hoist",
         "fn f(p: &str, s: &str) -> bool { Regex::new(p).unwrap().is_match(s) }",
     );
-    // Error handled by the caller: hoisting would turn an `Err` into a panic.
+    // An invalid pattern whose error the caller handles: hoisting would turn an `Err` into
+    // a panic.
     assert_no(
         "regex_hoist",
-        "fn f(s: &str) -> Result<bool, regex::Error> { Ok(Regex::new(\"a\")?.is_match(s)) }",
+        "fn f(s: &str) -> Result<bool, regex::Error> { Ok(Regex::new(\"(a\")?.is_match(s)) }",
     );
+    let valid =
+        "fn f(s: &str) -> Result<bool, regex::Error> { Ok(Regex::new(\"a\")?.is_match(s)) }";
+    assert_eq!(rules_firing(valid), ["regex_hoist"]);
     // The compiled regex is moved (returned): a reference would not do.
     assert_no(
         "regex_hoist",
@@ -99,6 +103,11 @@ fn clones_that_are_needed_stay() {
     assert_no(
         "needless_clone",
         "fn f(v: &Vec<u32>) -> Vec<u32> { v.clone().into_iter().collect() }",
+    );
+    // `Itertools::get` and `Iterator::last` take the iterator by value.
+    assert_no(
+        "needless_clone",
+        "fn f(it: std::ops::Range<u32>) -> Option<u32> { it.clone().last() }",
     );
     // Conflicting mutable use in the same statement.
     assert_no(

@@ -88,7 +88,8 @@ fn site(ctx: &Ctx<'_>, for_loop: &N<'_>, body: &N<'_>, name: &str) -> Option<Sit
         risk_notes: format!(
             "the elements of `{name}` must implement `Hash + Eq` (a type with only `PartialEq` \
              will not compile, and a hand-written `PartialEq` inconsistent with `Hash` would \
-             change results). `{name}` is not changed inside the loop (checked). Building the \
+             change results; an argument whose type was inferred from `contains`, such as `x as _`, \
+             loses that inference). `{name}` is not changed inside the loop (checked). Building the \
              set costs O(n) per loop entry: a loop that runs only a few iterations can get \
              slower."
         ),

@@ -26,6 +26,8 @@ struct Found<'r> {
     unwrap_suffix: String,
     function: N<'r>,
     body: N<'r>,
+    /// The `?` form, whose literal was checked to compile.
+    validated: bool,
 }
 
 pub fn find(ctx: &Ctx<'_>) -> Vec<Site> {
@@ -90,10 +92,18 @@ pub fn find(ctx: &Ctx<'_>) -> Vec<Site> {
                 syntax::start_line(&f.expr)
             ),
             risk: Risk::Low,
-            risk_notes: "the pattern is a literal, so every call built the same regex; it is now \
-                         built on first use. A pattern that does not compile still panics, at \
-                         first use, as the original `unwrap`/`expect` did."
-                .into(),
+            risk_notes: if f.validated {
+                "the pattern is a literal, so every call built the same regex; it is now built \
+                 on first use. The `?` could never fail: the literal was checked with the \
+                 `regex` crate when hoisting (a different `Regex` type with another syntax would \
+                 panic at first use instead of returning its error)."
+                    .into()
+            } else {
+                "the pattern is a literal, so every call built the same regex; it is now built \
+                 on first use. A pattern that does not compile still panics, at first use, as \
+                 the original `unwrap`/`expect` did."
+                    .into()
+            },
         });
     }
     sites
@@ -126,27 +136,41 @@ fn match_site<'r>(ctx: &Ctx<'r>, call: &N<'r>) -> Option<Found<'r>> {
     if !matches!(lit.kind().as_ref(), "string_literal" | "raw_string_literal") {
         return None;
     }
-    // `Regex::new(L).unwrap()` / `.expect(msg)`.
-    let access = call.parent()?;
-    if access.kind() != "field_expression" {
-        return None;
-    }
-    let unwrap_call = access.parent()?;
-    let (_, method, unwrap_args) = syntax::method_call(&unwrap_call)?;
-    let n_args = syntax::args(&unwrap_args).len();
-    if !((method == "unwrap" && n_args == 0) || (method == "expect" && n_args == 1)) {
-        return None;
-    }
-    let unwrap_suffix = ctx.src.get(call.range().end..unwrap_call.range().end)?;
+    let parent = call.parent()?;
+    let (unwrap_call, unwrap_suffix) = if parent.kind() == "try_expression" {
+        // `Regex::new(L)?`: only when the literal is a valid pattern, so the error branch
+        // was dead and the static can never panic.
+        let pattern = literal_value(ctx.text(lit))?;
+        regex::Regex::new(&pattern).ok()?;
+        (
+            parent,
+            ".expect(\"regex literal checked when hoisted\")".to_string(),
+        )
+    } else {
+        // `Regex::new(L).unwrap()` / `.expect(msg)`.
+        if parent.kind() != "field_expression" {
+            return None;
+        }
+        let unwrap_call = parent.parent()?;
+        let (_, method, unwrap_args) = syntax::method_call(&unwrap_call)?;
+        let n_args = syntax::args(&unwrap_args).len();
+        if !((method == "unwrap" && n_args == 0) || (method == "expect" && n_args == 1)) {
+            return None;
+        }
+        let suffix = ctx.src.get(call.range().end..unwrap_call.range().end)?;
+        (unwrap_call, suffix.trim_start().to_string())
+    };
     let as_reference = usage_allows_hoist(&unwrap_call)?;
     let function_item = syntax::enclosing(call, "function_item")?;
     let body = function_item.field("body")?;
+    let validated = unwrap_call.kind() == "try_expression";
     Some(Found {
+        validated,
         expr: unwrap_call,
         as_reference,
         type_path,
         literal: ctx.text(lit).to_string(),
-        unwrap_suffix: unwrap_suffix.trim_start().to_string(),
+        unwrap_suffix,
         function: function_item,
         body,
     })
@@ -188,4 +212,75 @@ fn usage_allows_hoist(expr: &N<'_>) -> Option<bool> {
         .iter()
         .all(|u| matches!(syntax::classify(u), Use::Method { on_part: false, .. }));
     all_methods.then_some(true)
+}
+
+/// The value of a Rust string literal (`"..."` with escapes, or `r#"..."#`).
+fn literal_value(text: &str) -> Option<String> {
+    if let Some(raw) = text.strip_prefix('r') {
+        let hashes = raw.len() - raw.trim_start_matches('#').len();
+        let inner = raw.get(hashes..raw.len().checked_sub(hashes)?)?;
+        return inner
+            .strip_prefix('"')?
+            .strip_suffix('"')
+            .map(str::to_string);
+    }
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0' => out.push('\0'),
+            '\\' => out.push('\\'),
+            '\'' => out.push('\''),
+            '"' => out.push('"'),
+            'x' => {
+                let hex: String = [chars.next()?, chars.next()?].iter().collect();
+                out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
+            }
+            'u' => {
+                if chars.next()? != '{' {
+                    return None;
+                }
+                let mut hex = String::new();
+                for h in chars.by_ref() {
+                    if h == '}' {
+                        break;
+                    }
+                    if h != '_' {
+                        hex.push(h);
+                    }
+                }
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+            }
+            '\n' => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_value;
+
+    #[test]
+    fn literal_values() {
+        assert_eq!(literal_value(r#""a\\d+\n""#).as_deref(), Some("a\\d+\n"));
+        assert_eq!(literal_value(r##"r#"x"y"#"##).as_deref(), Some("x\"y"));
+        assert_eq!(literal_value(r#"r"\d""#).as_deref(), Some("\\d"));
+        assert_eq!(literal_value(r#""\u{41}\x42""#).as_deref(), Some("AB"));
+        assert_eq!(literal_value(r#""\q""#), None);
+        assert_eq!(literal_value("b\"x\""), None);
+    }
 }
