@@ -32,7 +32,13 @@ fn bench_stats(c: &mut Criterion) {
     let small_base = samples(6, 100.0, 0.0);
     let small_head = samples(6, 110.0, 0.5);
     c.bench_function("compare_2x6_default_resamples", |b| {
-        b.iter(|| compare(black_box(&small_base), black_box(&small_head), black_box(&params)))
+        b.iter(|| {
+            compare(
+                black_box(&small_base),
+                black_box(&small_head),
+                black_box(&params),
+            )
+        })
     });
     c.bench_function("mann_whitney_exact_2x20", |b| {
         let (a, h) = (samples(20, 100.0, 0.0), samples(20, 101.0, 0.25));

@@ -123,6 +123,18 @@ impl DecisionParams {
     }
 }
 
+impl DecisionParams {
+    /// The same parameters with the seed mixed with the benchmark's name (FNV-1a), so that
+    /// each benchmark gets its own reproducible resampling.
+    pub fn for_benchmark(self, name: &str) -> Self {
+        let hash = name.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+        });
+        let seed = self.seed ^ hash;
+        self.with_seed(seed)
+    }
+}
+
 impl Default for DecisionParams {
     /// [`DecisionParams::with_threshold`] with DESIGN.md's default threshold of 5%.
     fn default() -> Self {
@@ -238,7 +250,9 @@ pub fn compare(base: &[f64], head: &[f64], params: &DecisionParams) -> Compariso
         return cmp;
     }
     if cmp.base.median <= 0.0 || cmp.base.low_quantile <= 0.0 {
-        cmp.reason = Some("the base median is 0: a relative change is undefined".to_string());
+        cmp.reason = Some(
+            "the base median or low quantile is 0: a relative change is undefined".to_string(),
+        );
         return cmp;
     }
     cmp.change_pct = pct(cmp.head.median / cmp.base.median);
@@ -734,13 +748,18 @@ mod tests {
     fn same_seed_same_answer_other_seed_other_draws() {
         // Distinct values, so that bootstrap quantiles differ between seeds.
         let base: Vec<f64> = (0..25).map(|i| 100.0 + 5.0 * f64::from(i).sin()).collect();
-        let head: Vec<f64> = (0..25).map(|i| 108.0 + 5.0 * f64::from(i * 7).cos()).collect();
+        let head: Vec<f64> = (0..25)
+            .map(|i| 108.0 + 5.0 * f64::from(i * 7).cos())
+            .collect();
         let a = compare(&base, &head, &params());
         let b = compare(&base, &head, &params());
         assert_eq!(a, b);
         let c = compare(&base, &head, &params().with_seed(7));
         assert_ne!((a.ci_low_pct, a.ci_high_pct), (c.ci_low_pct, c.ci_high_pct));
         assert_eq!(a.change_pct, c.change_pct);
+        let named = params().for_benchmark("parse/small");
+        assert_eq!(named, params().for_benchmark("parse/small"));
+        assert_ne!(named.seed, params().for_benchmark("parse/large").seed);
         // summarize() agrees with compare()'s base side.
         assert_eq!(summarize(&base, &params()), a.base);
     }
