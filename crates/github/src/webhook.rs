@@ -48,8 +48,13 @@ impl WebhookSecrets {
     }
 
     /// Builds the list from secrets already held apart.
+    /// Empty secrets are dropped: a delivery "signed" with an empty key proves nothing.
     pub fn from_secrets(secrets: Vec<SecretString>) -> Result<Self, WebhookSecretsError> {
-        if secrets.iter().all(|s| s.expose_secret().is_empty()) {
+        let secrets: Vec<SecretString> = secrets
+            .into_iter()
+            .filter(|s| !s.expose_secret().is_empty())
+            .collect();
+        if secrets.is_empty() {
             return Err(WebhookSecretsError::Empty);
         }
         Ok(Self(secrets))
@@ -297,5 +302,19 @@ mod tests {
             WebhookSecretsError::Empty
         );
         assert!("x".parse::<WebhookSecrets>().is_ok());
+    }
+
+    #[test]
+    fn an_empty_secret_never_verifies_anything() {
+        let secrets =
+            WebhookSecrets::from_secrets(vec![SecretString::from(""), SecretString::from("real")])
+                .unwrap();
+        assert_eq!(secrets.len(), 1);
+        let forged = sign("", BODY);
+        assert_eq!(
+            verify_signature(&secrets, Some(&forged), BODY),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(WebhookSecrets::from_secrets(vec![SecretString::from("")]).is_err());
     }
 }
