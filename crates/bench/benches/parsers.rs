@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use perf_fixer_bench::collect;
+use perf_fixer_bench::profile::{diff_profiles, parse_callgrind, parse_perf_script};
 use perf_fixer_core::config::BenchFormat;
 
 fn fixture(relative: &str) -> PathBuf {
@@ -77,5 +78,28 @@ fn parsers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parsers);
+fn profiles(c: &mut Criterion) {
+    let callgrind = std::fs::read_to_string(fixture("profile/callgrind.after.out")).unwrap();
+    c.bench_function("callgrind profile (139 KB, 370 functions)", |b| {
+        b.iter(|| parse_callgrind(black_box(&callgrind)).unwrap())
+    });
+    let perf = std::fs::read_to_string(fixture("profile/perf.after.txt")).unwrap();
+    c.bench_function("perf script profile (860 KB, 200 samples)", |b| {
+        b.iter(|| parse_perf_script(black_box(&perf)).unwrap())
+    });
+    let before =
+        parse_callgrind(&std::fs::read_to_string(fixture("profile/callgrind.before.out")).unwrap())
+            .unwrap();
+    let after = parse_callgrind(&callgrind).unwrap();
+    c.bench_function("attribute to crate + diff (callgrind pair)", |b| {
+        b.iter(|| {
+            diff_profiles(
+                &black_box(&before).attributed_to("prof"),
+                &black_box(&after).attributed_to("prof"),
+            )
+        })
+    });
+}
+
+criterion_group!(benches, parsers, profiles);
 criterion_main!(benches);

@@ -59,6 +59,9 @@ struct Parser {
     pending_call: Option<String>,
     callee: Option<String>,
     total: u64,
+    demangled: HashMap<String, String>,
+    /// Accumulator slot of `function`, looked up once per `fn=`.
+    function_slot: Option<usize>,
 }
 
 impl Parser {
@@ -76,7 +79,19 @@ impl Parser {
             pending_call: None,
             callee: None,
             total: 0,
+            demangled: HashMap::new(),
+            function_slot: None,
         }
+    }
+
+    /// Demangled names, cached: the same symbols come back on every `fn=`/`cfn=`.
+    fn clean(&mut self, raw: &str) -> String {
+        if let Some(clean) = self.demangled.get(raw) {
+            return clean.clone();
+        }
+        let clean = clean_symbol(raw);
+        self.demangled.insert(raw.to_owned(), clean.clone());
+        clean
     }
 
     fn error(line: usize, message: impl Into<String>) -> ProfileError {
@@ -127,16 +142,17 @@ impl Parser {
             "fn" => {
                 let raw =
                     resolve(&mut self.names.functions, value).ok_or_else(|| unknown("function"))?;
-                let function = clean_symbol(&raw);
+                let function = self.clean(&raw);
                 self.current_file = self.function_file.clone();
                 self.acc.set_file(&function, &self.function_file);
                 self.function = Some(function);
+                self.function_slot = None;
                 self.callee = None;
             }
             "cfn" => {
                 let raw =
                     resolve(&mut self.names.functions, value).ok_or_else(|| unknown("function"))?;
-                self.callee = Some(clean_symbol(&raw));
+                self.callee = Some(self.clean(&raw));
             }
             "ob" | "cob" => {
                 resolve(&mut self.names.objects, value).ok_or_else(|| unknown("object"))?;
@@ -180,26 +196,32 @@ impl Parser {
         }
         let function = self
             .function
-            .clone()
+            .as_deref()
             .ok_or_else(|| Self::error(line_no, "cost line before any `fn=`"))?;
         if let Some(callee) = self.pending_call.take() {
             // Recursive calls are already in the function's own cost.
             if callee != function {
-                self.acc.add_inclusive(&function, cost);
-                self.acc.add_call(&function, &callee, cost);
+                self.acc.add_inclusive(function, cost);
+                self.acc.add_call(function, &callee, cost);
             }
             return Ok(());
         }
         self.total = self.total.saturating_add(cost);
-        self.acc.add_self(&function, cost);
-        self.acc.add_inclusive(&function, cost);
         let line = self
             .line_column
             .and_then(|column| self.last_positions.get(column))
             .and_then(|line| u32::try_from(*line).ok())
             .unwrap_or(0);
+        let slot = match self.function_slot {
+            Some(slot) => slot,
+            None => {
+                let slot = self.acc.slot(function);
+                self.function_slot = Some(slot);
+                slot
+            }
+        };
         self.acc
-            .add_position(&function, &self.current_file, line, cost);
+            .add_own_cost_at(slot, &self.current_file, line, cost);
         Ok(())
     }
 }

@@ -8,6 +8,8 @@
 //! `before_self / after_self`. For deterministic instruction counts on the same workload that
 //! ratio is 1 and the growth is exact; for samples it cancels the run-length difference.
 
+use std::collections::HashMap;
+
 use super::{FunctionCost, Profile};
 
 /// How one function's cost changed from `before` to `after`, in `before`'s units.
@@ -62,11 +64,12 @@ pub fn diff_profiles(before: &Profile, after: &Profile) -> Vec<FunctionDelta> {
     names.sort_unstable();
     names.dedup();
 
+    let (before_index, after_index) = (name_index(before), name_index(after));
     let mut deltas: Vec<FunctionDelta> = names
         .into_iter()
         .map(|name| {
-            let b = before.function(name);
-            let a = after.function(name);
+            let b = before_index.get(name).map(|i| &before.functions[*i]);
+            let a = after_index.get(name).map(|i| &after.functions[*i]);
             let located = a.or(b);
             let before_self = b.map_or(0, |f| f.self_cost);
             let after_self = a.map_or(0, |f| f.self_cost);
@@ -107,6 +110,15 @@ pub fn diff_profiles(before: &Profile, after: &Profile) -> Vec<FunctionDelta> {
     deltas
 }
 
+fn name_index(profile: &Profile) -> HashMap<&str, usize> {
+    profile
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.function.as_str(), i))
+        .collect()
+}
+
 /// Median of `before_self / after_self` over functions with a meaningful cost on both sides;
 /// the ratio of totals when fewer than three functions qualify.
 fn rescaling_ratio(before: &Profile, after: &Profile, sampled: bool) -> f64 {
@@ -114,12 +126,17 @@ fn rescaling_ratio(before: &Profile, after: &Profile, sampled: bool) -> f64 {
         let share = f.self_cost as f64 / total.max(1) as f64;
         share >= MIN_VOTER_SHARE && (!sampled || f.self_cost >= MIN_VOTER_SAMPLES)
     };
+    let after_by_name: HashMap<&str, &FunctionCost> = after
+        .functions
+        .iter()
+        .map(|f| (f.function.as_str(), f))
+        .collect();
     let mut ratios: Vec<f64> = before
         .functions
         .iter()
         .filter(|b| qualifies(b, before.total))
         .filter_map(|b| {
-            let a = after.function(&b.function)?;
+            let a = after_by_name.get(b.function.as_str())?;
             qualifies(a, after.total).then(|| b.self_cost as f64 / a.self_cost as f64)
         })
         .collect();

@@ -120,37 +120,43 @@ impl Profile {
     /// `Iterator::fold`) is not charged twice; deeper round trips are, which only over-states
     /// callers of such chains.
     pub fn attributed_to(&self, crate_name: &str) -> Profile {
-        let is_user = |name: &str| {
-            self.function(name).map_or_else(
-                || crate_root(name) == crate_name.replace('-', "_"),
-                |f| f.is_user_code(crate_name),
-            )
-        };
-        // Share of each outside function's inclusive cost that is spent back in the crate.
-        let user_share = |outside: &str| -> f64 {
-            let inclusive = self.function(outside).map_or(0, |f| f.inclusive_cost);
-            if inclusive == 0 {
-                return 0.0;
+        use std::collections::HashMap;
+        let crate_name = crate_name.replace('-', "_");
+        let is_user = |name: &str| crate_root(name) == crate_name;
+        let inclusive: HashMap<&str, u64> = self
+            .functions
+            .iter()
+            .map(|f| (f.function.as_str(), f.inclusive_cost))
+            .collect();
+        // Cost each outside function spends back in the crate (calls into user functions).
+        let mut back_in_crate: HashMap<&str, u64> = HashMap::new();
+        for call in &self.calls {
+            if !is_user(&call.caller) && is_user(&call.callee) {
+                *back_in_crate.entry(call.caller.as_str()).or_default() += call.cost;
             }
-            let back: u64 = self
-                .calls
-                .iter()
-                .filter(|c| c.caller == outside && is_user(&c.callee))
-                .map(|c| c.cost)
-                .sum();
-            (back as f64 / inclusive as f64).min(1.0)
+        }
+        let user_share = |outside: &str| -> f64 {
+            match inclusive.get(outside) {
+                Some(&total) if total > 0 => {
+                    let back = back_in_crate.get(outside).copied().unwrap_or(0);
+                    (back as f64 / total as f64).min(1.0)
+                }
+                _ => 0.0,
+            }
         };
+        let mut charged: HashMap<&str, f64> = HashMap::new();
+        for call in &self.calls {
+            if is_user(&call.caller) && !is_user(&call.callee) {
+                *charged.entry(call.caller.as_str()).or_default() +=
+                    call.cost as f64 * (1.0 - user_share(&call.callee));
+            }
+        }
         let mut functions: Vec<FunctionCost> = self
             .functions
             .iter()
-            .filter(|f| f.is_user_code(crate_name))
+            .filter(|f| is_user(&f.function))
             .map(|f| {
-                let outside: f64 = self
-                    .calls
-                    .iter()
-                    .filter(|c| c.caller == f.function && !is_user(&c.callee))
-                    .map(|c| c.cost as f64 * (1.0 - user_share(&c.callee)))
-                    .sum();
+                let outside = charged.get(f.function.as_str()).copied().unwrap_or(0.0);
                 FunctionCost {
                     self_cost: f.self_cost.saturating_add(outside.round() as u64),
                     ..f.clone()
@@ -234,15 +240,56 @@ struct Entry {
     function: String,
     self_cost: u64,
     inclusive_cost: u64,
-    /// Cost seen per file, to pick the function's own file when debug info disagrees.
-    file_costs: Vec<(String, u64)>,
-    /// (file, line) positions with cost.
-    lines: Vec<(String, u32)>,
+    /// Per file: cost and line range seen, to pick the function's own file and its span.
+    files: Vec<FileStat>,
+}
+
+struct FileStat {
+    file: String,
+    cost: u64,
+    lines: Option<(u32, u32)>,
+}
+
+impl Entry {
+    fn record_position(&mut self, file: &str, line: u32, cost: u64) {
+        let stat = self.file_stat(file);
+        stat.cost = stat.cost.saturating_add(cost);
+        if line > 0 {
+            stat.lines = Some(match stat.lines {
+                Some((low, high)) => (low.min(line), high.max(line)),
+                None => (line, line),
+            });
+        }
+    }
+
+    fn file_stat(&mut self, file: &str) -> &mut FileStat {
+        // The function's own file is nearly always the last one used: check it first.
+        if let Some(last) = self.files.last()
+            && last.file == file
+        {
+            let index = self.files.len() - 1;
+            return &mut self.files[index];
+        }
+        let index = match self.files.iter().position(|s| s.file == file) {
+            Some(index) => index,
+            None => {
+                self.files.push(FileStat {
+                    file: file.to_owned(),
+                    cost: 0,
+                    lines: None,
+                });
+                self.files.len() - 1
+            }
+        };
+        &mut self.files[index]
+    }
 }
 
 impl Accumulator {
-    fn entry(&mut self, function: &str) -> &mut Entry {
-        let index = match self.index.get(function) {
+    /// Index of `function`'s entry, created on first use. Parsers that see many cost lines
+    /// per function keep it to skip the name lookup.
+    pub(crate) fn slot(&mut self, function: &str) -> usize {
+        match self.index.get(function) {
             Some(index) => *index,
             None => {
                 self.entries.push(Entry {
@@ -253,8 +300,22 @@ impl Accumulator {
                     .insert(function.to_owned(), self.entries.len() - 1);
                 self.entries.len() - 1
             }
+        }
+    }
+
+    fn entry(&mut self, function: &str) -> &mut Entry {
+        let slot = self.slot(function);
+        &mut self.entries[slot]
+    }
+
+    /// Self and inclusive cost at `file:line` of the function in `slot` (see [`Self::slot`]).
+    pub(crate) fn add_own_cost_at(&mut self, slot: usize, file: &str, line: u32, cost: u64) {
+        let Some(entry) = self.entries.get_mut(slot) else {
+            return;
         };
-        &mut self.entries[index]
+        entry.self_cost = entry.self_cost.saturating_add(cost);
+        entry.inclusive_cost = entry.inclusive_cost.saturating_add(cost);
+        entry.record_position(file, line, cost);
     }
 
     pub(crate) fn add_self(&mut self, function: &str, cost: u64) {
@@ -277,22 +338,12 @@ impl Accumulator {
 
     /// Record that `function`'s own code at `file:line` carried `cost`.
     pub(crate) fn add_position(&mut self, function: &str, file: &str, line: u32, cost: u64) {
-        let entry = self.entry(function);
-        match entry.file_costs.iter_mut().find(|(f, _)| f == file) {
-            Some((_, total)) => *total = total.saturating_add(cost),
-            None => entry.file_costs.push((file.to_owned(), cost)),
-        }
-        if line > 0 {
-            entry.lines.push((file.to_owned(), line));
-        }
+        self.entry(function).record_position(file, line, cost);
     }
 
     /// Record the function's own file when the format states it (callgrind's `fl=`).
     pub(crate) fn set_file(&mut self, function: &str, file: &str) {
-        let entry = self.entry(function);
-        if !entry.file_costs.iter().any(|(f, _)| f == file) {
-            entry.file_costs.push((file.to_owned(), 0));
-        }
+        self.entry(function).file_stat(file);
     }
 
     pub(crate) fn finish(self, unit: &str, total: u64, pinned_files: bool) -> Profile {
@@ -302,22 +353,15 @@ impl Accumulator {
             .map(|entry| {
                 // callgrind names the function's file (the first one recorded); perf only
                 // shows where costs landed, so the busiest file is taken.
-                let file = if pinned_files {
-                    entry.file_costs.first().map(|(f, _)| f.clone())
+                let own = if pinned_files {
+                    entry.files.first()
                 } else {
-                    entry
-                        .file_costs
-                        .iter()
-                        .max_by_key(|(_, cost)| *cost)
-                        .map(|(f, _)| f.clone())
+                    entry.files.iter().max_by_key(|stat| stat.cost)
                 };
-                let lines = entry
-                    .lines
-                    .iter()
-                    .filter(|(f, _)| Some(f) == file.as_ref())
-                    .map(|(_, line)| *line);
-                let start_line = lines.clone().min();
-                let end_line = lines.max();
+                let file = own.map(|stat| stat.file.clone());
+                let (start_line, end_line) = own
+                    .and_then(|stat| stat.lines)
+                    .map_or((None, None), |(low, high)| (Some(low), Some(high)));
                 FunctionCost {
                     function: entry.function,
                     file: file.filter(|f| !f.is_empty() && f != "???"),
