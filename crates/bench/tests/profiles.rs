@@ -122,3 +122,16 @@ fn perf_real_profiles() {
     assert!(user[0].significant, "{:?}", user[0]);
     assert!(user[0].growth_share > 0.2, "{:?}", user[0]);
 }
+
+#[test]
+fn callgrind_file_written_by_gungraun() {
+    // gungraun keeps each benchmark's callgrind.out (no debug info in its bench build,
+    // --separate-recs): usable as is, with the benchmark's Ir as total.
+    let profile = parse_callgrind(&read("gungraun.bench_fib.long.callgrind.out")).unwrap();
+    assert_eq!(profile.total, 221_505);
+    let fib = profile.function("gg::fib").unwrap();
+    assert!(fib.is_user_code("gg"));
+    assert!(profile.function("gg::fib'2").is_none());
+    assert!(fib.self_cost > profile.total * 9 / 10, "{fib:?}");
+    assert_eq!(fib.file, None);
+}

@@ -28,8 +28,13 @@ struct Names {
 /// Resolve `(id) name`, `(id)` or `name` against one compression table.
 fn resolve(table: &mut HashMap<String, String>, value: &str) -> Option<String> {
     let value = value.trim();
-    if let Some(rest) = value.strip_prefix('(') {
+    // `(12) name` / `(12)`; a name like valgrind's `(below main)` is not an id.
+    let compressed = value.strip_prefix('(').and_then(|rest| {
         let close = rest.find(')')?;
+        let id = &rest[..close];
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some((rest, close))
+    });
+    if let Some((rest, close)) = compressed {
         let id = &rest[..close];
         let name = rest[close + 1..].trim();
         if name.is_empty() {
@@ -89,7 +94,7 @@ impl Parser {
         if let Some(clean) = self.demangled.get(raw) {
             return clean.clone();
         }
-        let clean = clean_symbol(raw);
+        let clean = clean_symbol(strip_recursion_depth(raw));
         self.demangled.insert(raw.to_owned(), clean.clone());
         clean
     }
@@ -224,6 +229,18 @@ impl Parser {
             .add_own_cost_at(slot, &self.current_file, line, cost);
         Ok(())
     }
+}
+
+/// `--separate-recs` (which gungraun uses) names recursion levels `f'2`, `f'3`: one function.
+fn strip_recursion_depth(name: &str) -> &str {
+    let mut name = name;
+    while let Some((head, depth)) = name.rsplit_once('\'')
+        && !depth.is_empty()
+        && depth.bytes().all(|b| b.is_ascii_digit())
+    {
+        name = head;
+    }
+    name
 }
 
 fn parse_position(token: &str, last: i64) -> Option<i64> {
@@ -368,6 +385,33 @@ fn=(1) f
         let f = profile.function("f").unwrap();
         assert_eq!(f.self_cost, 17);
         assert_eq!((f.start_line, f.end_line), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn recursion_levels_and_literal_parenthesised_names() {
+        assert_eq!(strip_recursion_depth("gg::fib'2"), "gg::fib");
+        assert_eq!(strip_recursion_depth("f<'a>"), "f<'a>");
+        let text = "\
+events: Ir
+fl=???
+fn=(below main)
+0 4
+cfn=app::fib
+calls=1 0
+0 10
+fn=app::fib
+0 3
+cfn=app::fib'2
+calls=1 0
+0 7
+fn=app::fib'2
+0 7
+";
+        let profile = parse_callgrind(text).unwrap();
+        let fib = profile.function("app::fib").unwrap();
+        assert_eq!((fib.self_cost, fib.inclusive_cost), (10, 10));
+        assert_eq!(profile.function("(below main)").unwrap().inclusive_cost, 14);
+        assert_eq!(profile.total, 14);
     }
 
     #[test]
