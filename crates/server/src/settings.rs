@@ -137,12 +137,12 @@ impl ServiceArgs {
                 Sandbox::Bwrap
             }
         };
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                problems.push(format!(
-                    "PERF_FIXER_PUBLIC_URL='{url}' must be an http(s) URL"
-                ));
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            problems.push(format!(
+                "PERF_FIXER_PUBLIC_URL='{url}' must be an http(s) URL"
+            ));
         }
         let gate_checks: Vec<String> = self
             .gate_checks
@@ -224,10 +224,10 @@ impl ServiceArgs {
                 None
             }
         };
-        if let Some(pem) = &key {
-            if !pem.contains("-----BEGIN") || !pem.contains("PRIVATE KEY-----") {
-                problems.push("the GitHub App private key is not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)".to_string());
-            }
+        if let Some(pem) = &key
+            && (!pem.contains("-----BEGIN") || !pem.contains("PRIVATE KEY-----"))
+        {
+            problems.push("the GitHub App private key is not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)".to_string());
         }
         let secrets: Vec<SecretString> = self
             .github_webhook_secret

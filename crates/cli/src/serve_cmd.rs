@@ -1,0 +1,101 @@
+//! `perf-fixer serve`, `perf-fixer worker` and `perf-fixer migrate`: the GitHub App service.
+
+use clap::Args;
+use perf_fixer_server::settings::{Role, ServiceArgs};
+
+use crate::exit;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+/// Validates the settings for `role`; on a problem prints every one of them and returns exit 2.
+fn settings(args: &ServiceArgs, role: Role) -> Result<perf_fixer_server::settings::Settings, u8> {
+    args.validate(role).map_err(|err| {
+        eprintln!("perf-fixer: {err}");
+        exit::BAD_INPUT
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("perf-fixer: cannot start the async runtime: {e}");
+            exit::ERROR
+        })
+}
+
+fn finish(result: Result<(), perf_fixer_server::service::ServiceError>) -> u8 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            eprintln!("perf-fixer: {err}");
+            exit::ERROR
+        }
+    }
+}
+
+pub fn serve(args: ServeArgs) -> u8 {
+    let settings = match settings(&args.service, Role::Serve) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    finish(rt.block_on(perf_fixer_server::service::serve(
+        settings,
+        perf_fixer_server::service::shutdown_signal(),
+    )))
+}
+
+pub fn worker(args: ServeArgs) -> u8 {
+    let settings = match settings(&args.service, Role::Worker) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    finish(rt.block_on(perf_fixer_server::service::run_workers(
+        settings,
+        perf_fixer_server::service::shutdown_signal(),
+    )))
+}
+
+pub fn migrate(args: ServeArgs) -> u8 {
+    let settings = match settings(&args.service, Role::Migrate) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(perf_fixer_server::service::migrate(&settings));
+    if result.is_ok() {
+        eprintln!("perf-fixer: migrations applied");
+    }
+    finish(result)
+}
+
+/// The service logs JSON lines (one object per event, with the span fields: delivery and job
+/// IDs), at `info` unless `PERF_FIXER_LOG` says otherwise.
+pub fn init_json_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("PERF_FIXER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

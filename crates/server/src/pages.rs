@@ -1,0 +1,206 @@
+//! Server-rendered job pages (no JavaScript): `GET /jobs` lists recent jobs, `GET /jobs/{id}`
+//! shows one job's state, its progress events, the before/after table and the patches.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use perf_fixer_core::report::Report;
+use perf_fixer_store::Job;
+
+use crate::http::AppState;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}\
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
+.state-succeeded{color:#1a7f37}.state-failed{color:#cf222e}.state-running{color:#9a6700}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        esc(title)
+    ))
+}
+
+fn unavailable() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+}
+
+pub(crate) async fn jobs_page(State(state): State<AppState>) -> Response {
+    let Ok(jobs) = state.store.list_jobs(100, 0).await else {
+        return unavailable();
+    };
+    let mut body = String::from(
+        "<h1>perf-fixer jobs</h1><table><tr><th>job</th><th>state</th><th>trigger</th><th>repository</th><th>pull request</th><th>head</th><th>created</th></tr>",
+    );
+    for job in &jobs {
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"jobs/{id}\">#{id}</a></td><td class=\"state-{state}\">{state}</td><td>{trigger}</td><td>{repo}</td><td>{pr}</td><td><code>{head}</code></td><td>{created}</td></tr>",
+            id = job.id,
+            state = job.state,
+            trigger = job.trigger,
+            repo = esc(&job.repo),
+            pr = job.pr_number.map(|n| format!("#{n}")).unwrap_or_default(),
+            head = esc(&job.head_sha),
+            created = job.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        );
+    }
+    body.push_str("</table>");
+    if jobs.is_empty() {
+        body.push_str("<p>No jobs yet.</p>");
+    }
+    page("perf-fixer jobs", &body).into_response()
+}
+
+pub(crate) async fn job_page(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    let job = match state.store.job(id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("not found", "<h1>No such job</h1>"),
+            )
+                .into_response();
+        }
+        Err(_) => return unavailable(),
+    };
+    let Ok(events) = state.store.events(id).await else {
+        return unavailable();
+    };
+    let mut body = job_header(&job);
+    body.push_str("<h2>Progress</h2><table><tr><th>at</th><th>stage</th><th>message</th></tr>");
+    for event in &events {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            event.at.format("%H:%M:%S"),
+            esc(&event.stage),
+            esc(&event.message)
+        );
+    }
+    body.push_str("</table>");
+    if let Some(report) = job
+        .result
+        .as_ref()
+        .and_then(|r| r.get("report").cloned().or_else(|| Some(r.clone())))
+        .and_then(|r| serde_json::from_value::<Report>(r).ok())
+    {
+        body.push_str(&report_html(&report));
+    }
+    page(&format!("perf-fixer job #{id}"), &body).into_response()
+}
+
+fn job_header(job: &Job) -> String {
+    let mut out = format!(
+        "<p><a href=\"../jobs\">all jobs</a></p><h1>Job #{} <span class=\"state-{}\">{}</span></h1><table>",
+        job.id, job.state, job.state
+    );
+    let rows = [
+        ("repository", job.repo.clone()),
+        ("trigger", job.trigger.to_string()),
+        (
+            "pull request",
+            job.pr_number.map(|n| format!("#{n}")).unwrap_or_default(),
+        ),
+        ("base", job.base_sha.clone().unwrap_or_default()),
+        ("head", job.head_sha.clone()),
+        ("requested by", job.requested_by.clone().unwrap_or_default()),
+        (
+            "attempts",
+            format!("{} of {}", job.attempts, job.max_attempts),
+        ),
+        ("error", job.error.clone().unwrap_or_default()),
+    ];
+    for (k, v) in rows {
+        let _ = write!(out, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn report_html(report: &Report) -> String {
+    let mut out = String::from(
+        "<h2>Before and after</h2><table id=\"before-after\"><tr><th>benchmark</th><th>unit</th><th>base</th><th>head</th><th>change</th><th>fixed</th><th>verdict</th></tr>",
+    );
+    for b in &report.benchmarks {
+        let after = report
+            .fix
+            .as_ref()
+            .and_then(|f| f.after.iter().find(|a| a.name == b.name))
+            .map(|a| format!("{:.1}", a.median))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td></tr>",
+            esc(&b.name),
+            esc(&b.unit),
+            b.base
+                .as_ref()
+                .map(|s| format!("{:.1}", s.median))
+                .unwrap_or_default(),
+            b.head
+                .as_ref()
+                .map(|s| format!("{:.1}", s.median))
+                .unwrap_or_default(),
+            b.change_pct
+                .map(|c| format!("{c:+.1}%"))
+                .unwrap_or_default(),
+            after,
+            b.verdict
+        );
+    }
+    out.push_str("</table>");
+    if let Some(fix) = &report.fix {
+        let _ = write!(
+            out,
+            "<h2>Fix</h2><p>Branch <code>{}</code>, commit <code>{}</code>, {:.0}% of the regression recovered.</p><table><tr><th>patch</th><th>files</th><th>risk</th><th>gain</th></tr>",
+            esc(&fix.branch),
+            esc(&fix.commit),
+            fix.recovered_pct
+        );
+        for p in &fix.patches {
+            let _ = write!(
+                out,
+                "<tr><td>{}: {}</td><td>{}</td><td>{:?}: {}</td><td>{}</td></tr>",
+                esc(&p.strategy),
+                esc(&p.description),
+                esc(&p.files.join(", ")),
+                p.risk,
+                esc(&p.risk_notes),
+                p.gain_pct.map(|g| format!("{g:.1}%")).unwrap_or_default()
+            );
+        }
+        out.push_str("</table>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}
