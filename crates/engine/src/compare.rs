@@ -34,6 +34,10 @@ pub enum EngineError {
     Measure(#[from] MeasureError),
     #[error(transparent)]
     Runner(#[from] crate::runner::RunnerError),
+    #[error("finding the culprit: {0}")]
+    Bisect(String),
+    #[error("committing the fix: {0}")]
+    Commit(String),
 }
 
 impl EngineError {

@@ -54,7 +54,17 @@ pub enum MeasureError {
     #[error("cancelled")]
     Cancelled,
     #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    #[error("applying a patch: {0}")]
+    Patch(String),
+    #[error(transparent)]
     Runner(#[from] crate::runner::RunnerError),
+}
+
+impl MeasureError {
+    pub fn from_git(e: crate::git::GitError) -> MeasureError {
+        MeasureError::Git(e)
+    }
 }
 
 /// Things the measurement tells whoever watches it (a progress bar, the job's event log).
@@ -112,7 +122,8 @@ impl Site {
         self.built = false;
     }
 
-    fn spec(&self, ctx: &Context<'_>, shell: &str) -> CommandSpec {
+    /// The command spec for `shell` in this checkout: writable worktree, no network.
+    pub fn spec(&self, ctx: &Context<'_>, shell: &str) -> CommandSpec {
         CommandSpec {
             shell: shell.to_string(),
             cwd: self.dir().to_path_buf(),
@@ -127,7 +138,8 @@ impl Site {
         }
     }
 
-    fn run(&self, ctx: &Context<'_>, shell: &str) -> Result<Outcome, MeasureError> {
+    /// Runs a command line in this checkout under the context's runner and limits.
+    pub fn run(&self, ctx: &Context<'_>, shell: &str) -> Result<Outcome, MeasureError> {
         if ctx.cancel.is_cancelled() {
             return Err(MeasureError::Cancelled);
         }
@@ -358,7 +370,7 @@ pub fn compare_all(ctx: &Context<'_>, a: &Samples, b: &Samples) -> Vec<Benchmark
                 .unwrap_or_default();
             match (side_a, side_b) {
                 (Some((_, va)), Some((_, vb))) => {
-                    let c = stats::compare(va, vb, &ctx.params);
+                    let c = stats::compare(va, vb, &ctx.params.clone().for_benchmark(name));
                     BenchmarkReport {
                         name: name.clone(),
                         unit,
