@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod event;
+mod prune;
 pub mod webhook;
 
 pub use command::{Command, CommandError, parse_commands};
