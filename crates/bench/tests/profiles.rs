@@ -135,3 +135,48 @@ fn callgrind_file_written_by_gungraun() {
     assert!(fib.self_cost > profile.total * 9 / 10, "{fib:?}");
     assert_eq!(fib.file, None);
 }
+
+#[test]
+fn line_costs_show_the_regressed_lines() {
+    // Line costs do not depend on which function the code was inlined into: the lines of the
+    // slow normalize (24-31) carry the regression, in both profilers.
+    let before = parse_callgrind(&read("callgrind.before.out")).unwrap();
+    let after = parse_callgrind(&read("callgrind.after.out")).unwrap();
+    let (_, before_incl) = before.cost_of_lines(SOURCE, 18, 21);
+    let (_, after_incl) = after.cost_of_lines(SOURCE, 24, 31);
+    let regression = (after.total - before.total) as f64;
+    let growth = after_incl as f64 - before_incl as f64;
+    assert!(
+        growth > 0.95 * regression && growth < 1.05 * regression,
+        "{growth} vs {regression}"
+    );
+    let normalize = after.function("prof::parse::normalize").unwrap();
+    assert!(
+        after_incl <= normalize.inclusive_cost,
+        "{after_incl} {normalize:?}"
+    );
+    assert!(after_incl as f64 > 0.99 * normalize.inclusive_cost as f64);
+    // Unchanged lines (tally, 35-41) keep their cost.
+    let (_, tally_before) = before.cost_of_lines(SOURCE, 35, 41);
+    let (_, tally_after) = after.cost_of_lines(SOURCE, 35, 41);
+    assert!(
+        tally_before.abs_diff(tally_after) < tally_before / 100,
+        "{tally_before} {tally_after}"
+    );
+
+    // perf: samples on the stack with normalize's lines, out of 200 per run.
+    let before = parse_perf_script(&read("perf.before.txt")).unwrap();
+    let after = parse_perf_script(&read("perf.after.txt")).unwrap();
+    let (_, before_incl) = before.cost_of_lines(SOURCE, 18, 21);
+    let (_, after_incl) = after.cost_of_lines(SOURCE, 24, 31);
+    assert!(
+        after_incl > 2 * before_incl,
+        "{before_incl} -> {after_incl}"
+    );
+    assert!(
+        after
+            .lines
+            .windows(2)
+            .all(|w| (&w[0].file, w[0].line) < (&w[1].file, w[1].line))
+    );
+}

@@ -67,6 +67,8 @@ struct Parser {
     demangled: HashMap<String, String>,
     /// Accumulator slot of `function`, looked up once per `fn=`.
     function_slot: Option<usize>,
+    /// Last line of the function's own file with cost (see `charge_call_site`).
+    last_own_line: u32,
 }
 
 impl Parser {
@@ -86,7 +88,16 @@ impl Parser {
             total: 0,
             demangled: HashMap::new(),
             function_slot: None,
+            last_own_line: 0,
         }
+    }
+
+    /// Source line of the last cost line (0 when lines are not recorded).
+    fn current_line(&self) -> u32 {
+        self.line_column
+            .and_then(|column| self.last_positions.get(column))
+            .and_then(|line| u32::try_from(*line).ok())
+            .unwrap_or(0)
     }
 
     /// Demangled names, cached: the same symbols come back on every `fn=`/`cfn=`.
@@ -152,6 +163,7 @@ impl Parser {
                 self.acc.set_file(&function, &self.function_file);
                 self.function = Some(function);
                 self.function_slot = None;
+                self.last_own_line = 0;
                 self.callee = None;
             }
             "cfn" => {
@@ -208,15 +220,30 @@ impl Parser {
             if callee != function {
                 self.acc.add_inclusive(function, cost);
                 self.acc.add_call(function, &callee, cost);
+                let line = self.current_line();
+                self.acc.add_line(&self.current_file, line, cost, false);
+                charge_call_site(
+                    &mut self.acc,
+                    &self.current_file,
+                    &self.function_file,
+                    &mut self.last_own_line,
+                    line,
+                    cost,
+                );
             }
             return Ok(());
         }
         self.total = self.total.saturating_add(cost);
-        let line = self
-            .line_column
-            .and_then(|column| self.last_positions.get(column))
-            .and_then(|line| u32::try_from(*line).ok())
-            .unwrap_or(0);
+        let line = self.current_line();
+        self.acc.add_line(&self.current_file, line, cost, true);
+        charge_call_site(
+            &mut self.acc,
+            &self.current_file,
+            &self.function_file,
+            &mut self.last_own_line,
+            line,
+            cost,
+        );
         let slot = match self.function_slot {
             Some(slot) => slot,
             None => {
@@ -228,6 +255,26 @@ impl Parser {
         self.acc
             .add_own_cost_at(slot, &self.current_file, line, cost);
         Ok(())
+    }
+}
+
+/// callgrind keeps no inline stacks: code inlined from another file (`fi=`) is only known by
+/// its own file and line. Its cost (and that of calls made from it) is also charged, as
+/// inclusive cost, to the last line of the function's own file seen before it, which is
+/// normally the line that the inlined call came from (an approximation: code layout need not
+/// follow source order).
+fn charge_call_site(
+    acc: &mut Accumulator,
+    current_file: &str,
+    function_file: &str,
+    last_own_line: &mut u32,
+    line: u32,
+    cost: u64,
+) {
+    if current_file == function_file {
+        *last_own_line = line;
+    } else if *last_own_line > 0 {
+        acc.add_line(function_file, *last_own_line, cost, false);
     }
 }
 
@@ -365,6 +412,12 @@ fn=(3)
         // The recursive call is not counted twice; the memcpy call is.
         assert_eq!(helper.inclusive_cost, 109);
         assert_eq!((helper.start_line, helper.end_line), (Some(20), Some(25)));
+        // Line 12: own 10 + 5, the call to helper (100) and the inlined iter.rs code (40).
+        assert_eq!(profile.cost_of_lines("/repo/src/lib.rs", 12, 12), (15, 155));
+        assert_eq!(
+            profile.cost_of_lines("/rustc/x/library/core/src/iter.rs", 300, 300),
+            (40, 40)
+        );
         let memcpy = profile.function("memcpy").unwrap();
         assert_eq!(memcpy.file, None);
         assert_eq!(profile.functions[0].function, "app::helper");

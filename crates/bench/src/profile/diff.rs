@@ -181,6 +181,7 @@ mod tests {
                 })
                 .collect(),
             calls: Vec::new(),
+            lines: Vec::new(),
         }
     }
 

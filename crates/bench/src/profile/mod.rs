@@ -47,6 +47,38 @@ pub struct Profile {
     /// Direct calls with the inclusive cost of the callee on behalf of that caller (callgrind:
     /// the `calls=` costs; perf: samples with the caller frame directly above the callee).
     pub calls: Vec<CallCost>,
+    /// Cost per source line, whichever function the line was compiled into: inlining moves
+    /// a function's code into its callers, but its lines keep their file and number, so
+    /// diff hunks can be matched against these directly. Sorted by file, then line.
+    pub lines: Vec<LineCost>,
+}
+
+/// Cost of one source line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineCost {
+    pub file: String,
+    pub line: u32,
+    /// Cost of the line's own instructions (callgrind) or samples whose innermost location
+    /// it is (perf).
+    pub self_cost: u64,
+    /// Plus the cost of calls made from the line (callgrind: `calls=` at that line; perf:
+    /// samples with the line anywhere on the stack, inlined frames included, once each).
+    pub inclusive_cost: u64,
+}
+
+impl Profile {
+    /// Self and inclusive cost of `file` lines `start..=end` (file as the profile names it).
+    pub fn cost_of_lines(&self, file: &str, start: u32, end: u32) -> (u64, u64) {
+        self.lines
+            .iter()
+            .filter(|l| l.file == file && (start..=end).contains(&l.line))
+            .fold((0, 0), |(s, i), l| {
+                (
+                    s.saturating_add(l.self_cost),
+                    i.saturating_add(l.inclusive_cost),
+                )
+            })
+    }
 }
 
 /// Cost of `callee` (and what it called) when called directly from `caller`.
@@ -179,6 +211,7 @@ impl Profile {
             total: self.total,
             functions,
             calls,
+            lines: self.lines.clone(),
         }
     }
 }
@@ -233,6 +266,8 @@ pub(crate) struct Accumulator {
     index: std::collections::HashMap<String, usize>,
     entries: Vec<Entry>,
     calls: std::collections::HashMap<(String, String), u64>,
+    /// (file, line) -> (self, inclusive).
+    lines: std::collections::HashMap<(String, u32), (u64, u64)>,
 }
 
 #[derive(Default)]
@@ -328,6 +363,19 @@ impl Accumulator {
         entry.inclusive_cost = entry.inclusive_cost.saturating_add(cost);
     }
 
+    /// Cost at a source line; `own` is false for costs of calls made from it.
+    pub(crate) fn add_line(&mut self, file: &str, line: u32, cost: u64, own: bool) {
+        if line == 0 || file.is_empty() || file == "???" {
+            return;
+        }
+        let key = (file.to_owned(), line);
+        let (self_cost, inclusive) = self.lines.entry(key).or_insert((0, 0));
+        if own {
+            *self_cost = self_cost.saturating_add(cost);
+        }
+        *inclusive = inclusive.saturating_add(cost);
+    }
+
     pub(crate) fn add_call(&mut self, caller: &str, callee: &str, cost: u64) {
         let total = self
             .calls
@@ -396,11 +444,23 @@ impl Accumulator {
                 .then_with(|| a.caller.cmp(&b.caller))
                 .then_with(|| a.callee.cmp(&b.callee))
         });
+        let mut lines: Vec<LineCost> = self
+            .lines
+            .into_iter()
+            .map(|((file, line), (self_cost, inclusive_cost))| LineCost {
+                file,
+                line,
+                self_cost,
+                inclusive_cost,
+            })
+            .collect();
+        lines.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
         Profile {
             unit: unit.to_owned(),
             total,
             functions,
             calls,
+            lines,
         }
     }
 }
@@ -485,6 +545,7 @@ mod tests {
                 call("app::run", "core::iter::fold", 50),
                 call("core::iter::fold", "app::run::{{closure}}", 30),
             ],
+            lines: Vec::new(),
         };
         let user = profile.attributed_to("app");
         let costs: Vec<(&str, u64)> = user

@@ -145,6 +145,23 @@ impl Samples {
         }
         let machine = machine_frames(frames);
         self.total += 1;
+        // Lines: the innermost location is where the sample landed; every location on the
+        // stack (inlined frames included) was executing on its behalf.
+        if let Some(leaf) = frames.first()
+            && let Some(file) = &leaf.file
+        {
+            self.acc.add_line(file, leaf.line, 1, true);
+        }
+        let mut on_stack = HashSet::new();
+        for (index, frame) in frames.iter().enumerate() {
+            if let Some(file) = &frame.file
+                && frame.line > 0
+                && on_stack.insert((file.as_str(), frame.line))
+                && index > 0
+            {
+                self.acc.add_line(file, frame.line, 1, false);
+            }
+        }
         let mut charged = HashSet::new();
         let mut edges = HashSet::new();
         for (depth, frame) in machine.iter().enumerate() {
@@ -308,6 +325,13 @@ prof
         // A group with no non-inlined line is charged to its last line.
         assert_eq!(profile.function("__GI___libc_malloc").unwrap().self_cost, 1);
         assert!(profile.function("alloc::alloc::alloc").is_none());
+        // Lines: main.rs:19 is on the first stack (inlined frame), 38 on the second.
+        assert_eq!(profile.cost_of_lines("/repo/src/main.rs", 19, 19), (0, 1));
+        assert_eq!(profile.cost_of_lines("/repo/src/main.rs", 1, 100), (0, 5));
+        assert_eq!(
+            profile.cost_of_lines("/rustc/abc/library/core/src/str/mod.rs", 2172, 2172),
+            (1, 1)
+        );
         let kernel = profile.function("set_pte_range").unwrap();
         assert_eq!((kernel.self_cost, kernel.file.clone()), (1, None));
     }
