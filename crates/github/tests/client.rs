@@ -515,3 +515,13 @@ async fn credentials_and_clients_do_not_print_the_key() {
     assert!(GitHub::new(&credentials, "ftp://example").is_err());
     assert!(GitHub::new(&credentials, "not a url").is_err());
 }
+
+#[tokio::test]
+async fn overlong_bodies_are_cut_to_what_github_accepts() {
+    let (fake, _, client) = setup().await;
+    let long = "x".repeat(80_000);
+    let id = client.post_comment(REPO, 7, &long).await.unwrap();
+    let posted = fake.comments().into_iter().find(|c| c.id == id).unwrap();
+    assert!(posted.body.chars().count() <= 65_536);
+    assert!(posted.body.ends_with("longer than GitHub allows)*"));
+}
