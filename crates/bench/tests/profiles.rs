@@ -94,6 +94,16 @@ fn callgrind_real_profiles() {
     );
     let (start, end) = (user[0].start_line.unwrap(), user[0].end_line.unwrap());
     assert!(24 <= start && end <= 31, "{start}..{end}");
+
+    // The same with "the user's code" meaning "source inside the repository".
+    let root = Path::new("/tmp/cap/prof");
+    let in_repo = |f: &perf_fixer_bench::profile::FunctionCost| f.file_in(root).is_some();
+    let by_file = diff_profiles(
+        &before.attributed_where(in_repo),
+        &after.attributed_where(in_repo),
+    );
+    assert_eq!(by_file[0].function, "prof::parse::normalize");
+    assert_eq!(by_file[0].self_growth, user[0].self_growth);
     let others: f64 = user[1..].iter().map(|d| d.self_growth.abs()).sum();
     assert!(others < 0.05 * regression, "{:?}", &user[1..]);
 }

@@ -152,9 +152,20 @@ impl Profile {
     /// `Iterator::fold`) is not charged twice; deeper round trips are, which only over-states
     /// callers of such chains.
     pub fn attributed_to(&self, crate_name: &str) -> Profile {
-        use std::collections::HashMap;
-        let crate_name = crate_name.replace('-', "_");
-        let is_user = |name: &str| crate_root(name) == crate_name;
+        self.attributed_where(|f| f.is_user_code(crate_name))
+    }
+
+    /// [`Self::attributed_to`] with any notion of "the user's code", for example
+    /// `|f| f.file_in(repo_root).is_some()` (functions whose source lies in the repository).
+    pub fn attributed_where(&self, is_user_code: impl Fn(&FunctionCost) -> bool) -> Profile {
+        use std::collections::{HashMap, HashSet};
+        let user: HashSet<&str> = self
+            .functions
+            .iter()
+            .filter(|f| is_user_code(f))
+            .map(|f| f.function.as_str())
+            .collect();
+        let is_user = |name: &str| user.contains(name);
         let inclusive: HashMap<&str, u64> = self
             .functions
             .iter()
