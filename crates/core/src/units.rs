@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn counts_and_other_units() {
-        assert_eq!(format_value(1_520_000.0, "instructions"), "1.52M instructions");
+        assert_eq!(
+            format_value(1_520_000.0, "instructions"),
+            "1.52M instructions"
+        );
         assert_eq!(format_value(950.0, "instructions"), "950 instructions");
         assert_eq!(format_value(3.25, "MB/s"), "3.25 MB/s");
         assert_eq!(format_value(f64::NAN, "ns"), "n/a");

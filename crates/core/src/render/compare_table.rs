@@ -5,7 +5,15 @@ use crate::report::{BenchVerdict, BenchmarkReport, Report, SideSummary, Verdict}
 use crate::units::{format_kib, format_pct, format_pct_interval, format_value};
 
 const HEADERS: [&str; 9] = [
-    "benchmark", "base", "head", "change", "interval", "p", "verdict", "base mem", "head mem",
+    "benchmark",
+    "base",
+    "head",
+    "change",
+    "50% interval",
+    "p",
+    "verdict",
+    "base mem",
+    "head mem",
 ];
 
 /// One line that says what the comparison found.
@@ -49,11 +57,14 @@ fn verdict_word(verdict: BenchVerdict) -> &'static str {
 }
 
 fn side_value(side: Option<&SideSummary>, unit: &str) -> String {
-    side.map(|s| format_value(s.median, unit)).unwrap_or_else(|| "-".to_string())
+    side.map(|s| format_value(s.median, unit))
+        .unwrap_or_else(|| "-".to_string())
 }
 
 fn side_mem(side: Option<&SideSummary>) -> String {
-    side.and_then(|s| s.peak_rss_kib).map(format_kib).unwrap_or_else(|| "-".to_string())
+    side.and_then(|s| s.peak_rss_kib)
+        .map(format_kib)
+        .unwrap_or_else(|| "-".to_string())
 }
 
 fn row(bench: &BenchmarkReport) -> [String; 9] {
@@ -65,9 +76,15 @@ fn row(bench: &BenchmarkReport) -> [String; 9] {
         bench.name.clone(),
         side_value(bench.base.as_ref(), &bench.unit),
         side_value(bench.head.as_ref(), &bench.unit),
-        bench.change_pct.map(format_pct).unwrap_or_else(|| "-".to_string()),
+        bench
+            .change_pct
+            .map(format_pct)
+            .unwrap_or_else(|| "-".to_string()),
         interval,
-        bench.p_value.map(format_p).unwrap_or_else(|| "-".to_string()),
+        bench
+            .p_value
+            .map(format_p)
+            .unwrap_or_else(|| "-".to_string()),
         verdict_word(bench.verdict).to_string(),
         side_mem(bench.base.as_ref()),
         side_mem(bench.head.as_ref()),
@@ -75,7 +92,11 @@ fn row(bench: &BenchmarkReport) -> [String; 9] {
 }
 
 fn format_p(p: f64) -> String {
-    if p < 0.001 { "<0.001".to_string() } else { format!("{p:.3}") }
+    if p < 0.001 {
+        "<0.001".to_string()
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 /// An aligned plain-text table: benchmark names left-aligned, figures right-aligned.
@@ -128,7 +149,9 @@ pub fn md_cell(text: &str) -> String {
 /// A markdown table with the headline above it, for PR bodies and job summaries.
 pub fn markdown_table(report: &Report) -> String {
     let mut out = format!("**{}**\n\n", md_cell(&headline(report)));
-    out.push_str("| Benchmark | Base | Head | Change | Interval | p | Verdict | Base mem | Head mem |\n");
+    out.push_str(
+        "| Benchmark | Base | Head | Change | 50% interval | p | Verdict | Base mem | Head mem |\n",
+    );
     out.push_str("| :-- | --: | --: | --: | --: | --: | :-- | --: | --: |\n");
     for bench in &report.benchmarks {
         let cells = row(bench);
@@ -161,8 +184,14 @@ mod tests {
     fn sample_report() -> Report {
         Report::new(
             Verdict::Regression,
-            RevInfo { rev: "main".into(), sha: "0123456789abcdef".into() },
-            RevInfo { rev: "feature".into(), sha: "fedcba9876543210".into() },
+            RevInfo {
+                rev: "main".into(),
+                sha: "0123456789abcdef".into(),
+            },
+            RevInfo {
+                rev: "feature".into(),
+                sha: "fedcba9876543210".into(),
+            },
             vec![
                 BenchmarkReport {
                     name: "parse/big".into(),
@@ -204,7 +233,9 @@ mod tests {
     #[test]
     fn terminal_table_is_aligned() {
         let table = terminal_table(&sample_report());
-        assert!(table.starts_with("Regression: 1 of 3 benchmarks slower, main (0123456789) → feature (fedcba9876)"));
+        assert!(table.starts_with(
+            "Regression: 1 of 3 benchmarks slower, main (0123456789) → feature (fedcba9876)"
+        ));
         let lines: Vec<&str> = table.lines().skip(2).collect();
         assert!(lines[0].starts_with("benchmark"));
         // The change column is right-aligned: every row's cell ends where its header ends.
@@ -213,7 +244,10 @@ mod tests {
         assert_eq!(header[change_end - 1], 'e');
         for row in &lines[2..] {
             let chars: Vec<char> = row.chars().collect();
-            assert!(matches!(chars[change_end - 1], '%' | '-'), "misaligned row: {row}\n{table}");
+            assert!(
+                matches!(chars[change_end - 1], '%' | '-'),
+                "misaligned row: {row}\n{table}"
+            );
         }
         assert!(table.contains("2.00 ms/iter"));
         assert!(table.contains("+100.0%"));

@@ -255,10 +255,10 @@ fn before_after_table(report: &Report) -> String {
     let with_fix = report.fix.is_some();
     let mut out = String::new();
     if with_fix {
-        out.push_str("| Benchmark | Base | Head | Fixed | Fixed vs head | Fixed vs base | Interval (vs head) | Peak memory head → fixed |\n");
+        out.push_str("| Benchmark | Base | Head | Fixed | Fixed vs head | Fixed vs base | 50% interval (vs head) | Peak memory head → fixed |\n");
         out.push_str("| :-- | --: | --: | --: | --: | --: | --: | --: |\n");
     } else {
-        out.push_str("| Benchmark | Base | Head | Head vs base | Interval | Verdict | Peak memory base → head |\n");
+        out.push_str("| Benchmark | Base | Head | Head vs base | 50% interval | Verdict | Peak memory base → head |\n");
         out.push_str("| :-- | --: | --: | --: | --: | :-- | --: |\n");
     }
     for b in &report.benchmarks {
