@@ -183,7 +183,12 @@ async fn handle_webhook(
         app_id: state.app_id,
     };
     let decision = decide(&event, &cx);
-    match apply(state, delivery_id, event_name, &event, body, decision).await {
+    let stored = tracing::Instrument::instrument(
+        apply(state, delivery_id, event_name, &event, body, decision),
+        span.clone(),
+    )
+    .await;
+    match stored {
         Ok(outcome) => (StatusCode::ACCEPTED, outcome),
         Err(err) => {
             tracing::error!(delivery = %delivery_id, error = %err, "webhook not stored");

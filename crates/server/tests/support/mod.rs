@@ -138,3 +138,141 @@ pub async fn count(pool: &PgPool, table: &str) -> i64 {
     };
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
+
+/// Runs git in `dir`, panicking with its stderr on failure.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A "GitHub" remote on disk: `<root>/remotes/<owner>/<name>.git` (bare), filled from a work
+/// repository the test commits into.
+pub struct BareRemote {
+    pub root: tempfile::TempDir,
+    pub repo: String,
+}
+
+impl BareRemote {
+    pub fn new(repo: &str) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let bare = root.path().join("remotes").join(format!("{repo}.git"));
+        std::fs::create_dir_all(&bare).unwrap();
+        git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+        let work = root.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        git(&work, &["init", "-q", "-b", "main"]);
+        git(&work, &["config", "commit.gpgsign", "false"]);
+        git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
+        BareRemote {
+            root,
+            repo: repo.to_owned(),
+        }
+    }
+
+    pub fn work(&self) -> std::path::PathBuf {
+        self.root.path().join("work")
+    }
+
+    pub fn bare(&self) -> std::path::PathBuf {
+        self.root
+            .path()
+            .join("remotes")
+            .join(format!("{}.git", self.repo))
+    }
+
+    /// `file://<root>/remotes/{repo}.git`, as a worker's remote template.
+    pub fn template(&self) -> perf_fixer_server::git::RemoteTemplate {
+        perf_fixer_server::git::RemoteTemplate(format!(
+            "file://{}/remotes/{{repo}}.git",
+            self.root.path().display()
+        ))
+    }
+
+    pub fn write(&self, path: &str, content: &str) {
+        let full = self.work().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    /// Commits everything on the current branch and pushes it; returns the SHA.
+    pub fn commit_and_push(&self, message: &str, branch: &str) -> String {
+        let work = self.work();
+        git(&work, &["checkout", "-q", "-B", branch]);
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", message]);
+        git(
+            &work,
+            &[
+                "push",
+                "-q",
+                "-f",
+                "origin",
+                &format!("HEAD:refs/heads/{branch}"),
+            ],
+        );
+        git(&work, &["rev-parse", "HEAD"])
+    }
+
+    /// The SHA of a branch in the bare remote, if it exists.
+    pub fn branch_sha(&self, branch: &str) -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args([
+                "rev-parse",
+                "--verify",
+                "-q",
+                &format!("refs/heads/{branch}"),
+            ])
+            .current_dir(self.bare())
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    }
+}
+
+/// A worker against the fake GitHub and a bare remote, with short timings.
+pub fn worker(
+    pool: PgPool,
+    fake: &perf_fixer_github::testing::FakeGitHub,
+    remote: &BareRemote,
+    workdir: &std::path::Path,
+    id: &str,
+) -> perf_fixer_server::Worker {
+    let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri())
+        .unwrap()
+        .with_retry(perf_fixer_github::RetryPolicy {
+            max_retries: 2,
+            base_delay: std::time::Duration::from_millis(10),
+            max_delay: std::time::Duration::from_millis(50),
+        });
+    let mut config = perf_fixer_server::WorkerConfig::new(
+        id.to_owned(),
+        workdir.to_path_buf(),
+        remote.template(),
+    );
+    config.lease = std::time::Duration::from_secs(30);
+    config.heartbeat_every = std::time::Duration::from_millis(500);
+    config.rescan_every = std::time::Duration::from_millis(200);
+    config.command_timeout = std::time::Duration::from_secs(600);
+    config.public_url = Some("https://perf-fixer.example".to_owned());
+    perf_fixer_server::Worker::new(
+        Store::new(pool),
+        github,
+        config,
+        Arc::new(Metrics::default()),
+    )
+}

@@ -1,0 +1,153 @@
+//! End to end: a signed failing `gate:perf` check run goes into the router, a worker claims the
+//! job, the engine measures a real crate whose head is twice as slow, and the fix arrives as a
+//! pull request in the fake GitHub (into the pull request's own branch) with the before/after
+//! table, and as a branch in the bare remote. Slow: builds and benchmarks a crate.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use perf_fixer_github::testing::FakeGitHub;
+use perf_fixer_store::{JobState, PgPool, Store};
+use support::*;
+
+/// The crate of crates/cli/tests/support `json_bench_crate`: a `harness = false` bench that
+/// writes github-action-benchmark JSON; `rounds` scales the hot loop.
+fn json_bench_crate(remote: &BareRemote, rounds: u64) {
+    remote.write(
+        "Cargo.toml",
+        "[package]\nname = \"fixture_json\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[[bench]]\nname = \"speed\"\nharness = false\n\n[profile.bench]\ndebug = false\n",
+    );
+    remote.write(
+        ".perf-fixer.toml",
+        "[bench]\ncommand = \"cargo bench --bench speed\"\nformat = \"json\"\noutput = \"target/bench.json\"\n\n[test]\ncommand = \"cargo test --release\"\n\n[gate]\nthreshold_pct = 5\n",
+    );
+    remote.write(
+        "src/lib.rs",
+        &format!(
+            r#"//! A small library with one hot function.
+
+/// Sums squares of a pseudo-random sequence, {rounds} rounds over the input.
+pub fn sum_squares(input: &[u64]) -> u64 {{
+    let mut acc = 0u64;
+    for _ in 0..{rounds} {{
+        for &x in input {{
+            acc = acc.wrapping_add(x.wrapping_mul(x) ^ (acc >> 7));
+        }}
+    }}
+    acc
+}}
+
+#[cfg(test)]
+mod tests {{
+    #[test]
+    fn deterministic() {{
+        assert_eq!(super::sum_squares(&[1, 2, 3]), super::sum_squares(&[1, 2, 3]));
+    }}
+}}
+"#
+        ),
+    );
+    remote.write(
+        "benches/speed.rs",
+        r#"use std::hint::black_box;
+use std::time::Instant;
+
+fn main() {
+    let input: Vec<u64> = (0..20_000u64).map(|i| i.wrapping_mul(2654435761) % 1000).collect();
+    let mut times = Vec::new();
+    for _ in 0..31 {
+        let start = Instant::now();
+        black_box(fixture_json::sum_squares(black_box(&input)));
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = times[times.len() / 2];
+    let json = format!(
+        "[{{\"name\": \"sum_squares\", \"unit\": \"ns/iter\", \"value\": {median}, \"range\": \"± 0\"}}]"
+    );
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
+    std::fs::write(format!("{target}/bench.json"), json).unwrap();
+}
+"#,
+    );
+    remote.write(".gitignore", "/target\n");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failing_gate_becomes_a_fix_pull_request(pool: PgPool) {
+    let remote = BareRemote::new("octo/speedy");
+    json_bench_crate(&remote, 20);
+    let base = remote.commit_and_push("fast sum_squares", "main");
+    json_bench_crate(&remote, 40);
+    let head = remote.commit_and_push("twice the rounds", "feature");
+
+    let fake = FakeGitHub::start().await;
+    fake.add_repo("octo/speedy", "main");
+    fake.add_pull(
+        "octo/speedy",
+        7,
+        "feature",
+        &head,
+        "octo/speedy",
+        "main",
+        &base,
+    );
+
+    let state = state(pool.clone(), None);
+    let payload = check_run(
+        "octo/speedy",
+        "gate:perf",
+        "failure",
+        &head,
+        Some((7, "feature", &base, "main")),
+    );
+    let sent = send(&state, signed("check_run", "e2e-1", &payload)).await;
+    assert_eq!(sent.body["outcome"], "queued", "{}", sent.body);
+
+    let workdir = tempfile::tempdir().unwrap();
+    let worker = worker(pool.clone(), &fake, &remote, workdir.path(), "w-e2e");
+    let job_id = worker.run_one(None).await.unwrap().unwrap();
+
+    let store = Store::new(pool.clone());
+    let job = store.job(job_id).await.unwrap().unwrap();
+    let events: Vec<String> = store
+        .events(job_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.stage, e.message))
+        .collect();
+    assert_eq!(
+        job.state,
+        JobState::Succeeded,
+        "error {:?}\nevents:\n{}",
+        job.error,
+        events.join("\n")
+    );
+    let result = job.result.clone().unwrap();
+    assert_eq!(
+        result["outcome"],
+        "fixed",
+        "events:\n{}\nresult: {result}",
+        events.join("\n")
+    );
+
+    let branch = format!("perf-fixer/{}", &head[..12]);
+    let fixes: Vec<_> = fake
+        .pulls()
+        .into_iter()
+        .filter(|p| p.head == branch)
+        .collect();
+    assert_eq!(fixes.len(), 1, "{:?}", fake.pulls());
+    let pr = &fixes[0];
+    assert_eq!(pr.base, "feature", "stacked on the pull request's branch");
+    assert!(pr.body.contains("sum_squares"), "{}", pr.body);
+    assert!(pr.body.contains('|'), "a table: {}", pr.body);
+    let pushed = remote
+        .branch_sha(&branch)
+        .expect("fix branch pushed to the remote");
+    assert_eq!(
+        Some(pushed.as_str()),
+        result["report"]["fix"]["commit"].as_str()
+    );
+}
