@@ -277,8 +277,9 @@ pub(crate) struct Accumulator {
     index: std::collections::HashMap<String, usize>,
     entries: Vec<Entry>,
     calls: std::collections::HashMap<(String, String), u64>,
-    /// (file, line) -> (self, inclusive).
-    lines: std::collections::HashMap<(String, u32), (u64, u64)>,
+    /// file -> line -> (self, inclusive); keyed by file first so that a lookup allocates
+    /// nothing.
+    lines: std::collections::HashMap<String, std::collections::HashMap<u32, (u64, u64)>>,
 }
 
 #[derive(Default)]
@@ -379,8 +380,13 @@ impl Accumulator {
         if line == 0 || file.is_empty() || file == "???" {
             return;
         }
-        let key = (file.to_owned(), line);
-        let (self_cost, inclusive) = self.lines.entry(key).or_insert((0, 0));
+        if !self.lines.contains_key(file) {
+            self.lines.insert(file.to_owned(), Default::default());
+        }
+        let Some(by_line) = self.lines.get_mut(file) else {
+            return;
+        };
+        let (self_cost, inclusive) = by_line.entry(line).or_insert((0, 0));
         if own {
             *self_cost = self_cost.saturating_add(cost);
         }
@@ -458,11 +464,15 @@ impl Accumulator {
         let mut lines: Vec<LineCost> = self
             .lines
             .into_iter()
-            .map(|((file, line), (self_cost, inclusive_cost))| LineCost {
-                file,
-                line,
-                self_cost,
-                inclusive_cost,
+            .flat_map(|(file, by_line)| {
+                by_line
+                    .into_iter()
+                    .map(move |(line, (self_cost, inclusive_cost))| LineCost {
+                        file: file.clone(),
+                        line,
+                        self_cost,
+                        inclusive_cost,
+                    })
             })
             .collect();
         lines.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
