@@ -244,10 +244,10 @@ impl Checkout {
 
 impl Drop for Checkout {
     fn drop(&mut self) {
-        if !self.removed {
-            if let Err(e) = remove_worktree(&self.repo_path, &self.name, &self.path) {
-                tracing::warn!(worktree = %self.path.display(), error = %e, "could not remove worktree");
-            }
+        if !self.removed
+            && let Err(e) = remove_worktree(&self.repo_path, &self.name, &self.path)
+        {
+            tracing::warn!(worktree = %self.path.display(), error = %e, "could not remove worktree");
         }
     }
 }
@@ -257,10 +257,10 @@ fn worktrees_dir(repo: &Repository) -> PathBuf {
 }
 
 fn delete_branch(repo: &Repository, name: &str) {
-    if let Ok(mut branch) = repo.find_branch(name, BranchType::Local) {
-        if let Err(e) = branch.delete() {
-            tracing::warn!(branch = name, error = %e, "could not delete temporary branch");
-        }
+    if let Ok(mut branch) = repo.find_branch(name, BranchType::Local)
+        && let Err(e) = branch.delete()
+    {
+        tracing::warn!(branch = name, error = %e, "could not delete temporary branch");
     }
 }
 

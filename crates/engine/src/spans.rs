@@ -98,8 +98,8 @@ fn body_end(lines: &[&str], header: usize) -> Option<usize> {
                 '\'' => {
                     // A char literal ('{', '\n'); a lifetime ('a) has no closing quote soon.
                     let ahead: String = chars.clone().take(3).collect();
-                    if ahead.starts_with('\\') {
-                        if let Some(close) = ahead[1..].find('\'') {
+                    if let Some(escaped) = ahead.strip_prefix('\\') {
+                        if let Some(close) = escaped.find('\'') {
                             for _ in 0..close + 2 {
                                 chars.next();
                             }
