@@ -99,12 +99,8 @@ pub fn candidates(source: &str, suspects: &[Span]) -> Result<Vec<Rewrite>, Rewri
         return Ok(Vec::new());
     }
     let root = ast_grep_core::AstGrep::try_new(source, RustLang).map_err(RewriteError::Parse)?;
-    let ctx = rules::Ctx {
-        src: source,
-        root: root.root(),
-        spans: suspects,
-    };
-    let baseline_errors = count_errors(source);
+    let ctx = rules::Ctx::new(source, root.root(), suspects);
+    let baseline_errors = ctx.error_count();
     let mut out = Vec::new();
     for (info, find) in rules::RULES {
         for site in find(&ctx) {
@@ -112,8 +108,10 @@ pub fn candidates(source: &str, suspects: &[Span]) -> Result<Vec<Rewrite>, Rewri
             let Some(new_source) = edit::apply(source, &edit_refs) else {
                 continue;
             };
-            // A safety net: a rewrite must never make the file less parseable.
-            if new_source == source || count_errors(&new_source) > baseline_errors {
+            // A safety net: a rewrite must never make the code less parseable.
+            if new_source == source
+                || breaks_syntax(&ctx.root, source, &site.edits, &new_source, baseline_errors)
+            {
                 continue;
             }
             let (start_line, end_line) = edit_lines(source, &site.edits);
@@ -168,6 +166,59 @@ pub fn apply_all(source: &str, rewrites: &[&Rewrite]) -> Result<String, RewriteE
 
 fn lines_label(r: &Rewrite) -> String {
     format!("{}-{}", r.start_line, r.end_line)
+}
+
+/// Whether the edited code parses with more errors than before. Only the innermost
+/// function holding every edit is re-parsed (reparsing the whole file per candidate made
+/// `candidates` quadratic on large files); edits outside any function re-parse the file.
+fn breaks_syntax(
+    root: &syntax::N<'_>,
+    source: &str,
+    edits: &[TextEdit],
+    new_source: &str,
+    baseline_errors: usize,
+) -> bool {
+    let lo = edits.iter().map(|e| e.start).min().unwrap_or(0);
+    let hi = edits.iter().map(|e| e.end).max().unwrap_or(0);
+    let Some(function) = innermost_function(root, lo, hi) else {
+        return count_errors(new_source) > baseline_errors;
+    };
+    let range = function.range();
+    let shifted: Vec<TextEdit> = edits
+        .iter()
+        .map(|e| TextEdit {
+            start: e.start - range.start,
+            end: e.end - range.start,
+            text: e.text.clone(),
+        })
+        .collect();
+    let Some(old_fn) = source.get(range) else {
+        return true;
+    };
+    let refs: Vec<&TextEdit> = shifted.iter().collect();
+    match edit::apply(old_fn, &refs) {
+        Some(new_fn) => count_errors(&new_fn) > count_errors(old_fn),
+        None => true,
+    }
+}
+
+/// The innermost `function_item` whose body strictly contains `lo..hi`.
+fn innermost_function<'r>(root: &syntax::N<'r>, lo: usize, hi: usize) -> Option<syntax::N<'r>> {
+    let mut found = None;
+    let mut node = root.clone();
+    loop {
+        let next = node.children().find(|c| {
+            let r = c.range();
+            r.start < lo && hi < r.end
+        });
+        let Some(child) = next else {
+            return found;
+        };
+        if child.kind() == "function_item" {
+            found = Some(child.clone());
+        }
+        node = child;
+    }
 }
 
 fn count_errors(source: &str) -> usize {

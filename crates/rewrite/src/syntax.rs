@@ -101,10 +101,6 @@ pub fn enclosing<'r>(n: &N<'r>, kind: &str) -> Option<N<'r>> {
     n.ancestors().find(|a| a.kind() == kind)
 }
 
-pub fn has_error(n: &N<'_>) -> bool {
-    n.dfs().any(|d| d.is_error() || d.is_missing())
-}
-
 /// Leading whitespace of the line that contains byte `at`.
 pub fn line_indent(src: &str, at: usize) -> &str {
     let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);

@@ -18,9 +18,30 @@ pub struct Ctx<'r> {
     pub src: &'r str,
     pub root: N<'r>,
     pub spans: &'r [Span],
+    /// Byte offsets of parse errors, sorted.
+    errors: Vec<usize>,
 }
 
 impl<'r> Ctx<'r> {
+    pub fn new(src: &'r str, root: N<'r>, spans: &'r [Span]) -> Self {
+        let mut errors: Vec<usize> = root
+            .dfs()
+            .filter(|n| n.is_error() || n.is_missing())
+            .map(|n| n.range().start)
+            .collect();
+        errors.sort_unstable();
+        Self {
+            src,
+            root,
+            spans,
+            errors,
+        }
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     /// Whether the node lies inside one suspect span and inside a function whose syntax is
     /// complete (no parse errors: rewriting around them could not be checked).
     pub fn in_spans(&self, n: &N<'r>) -> bool {
@@ -28,18 +49,37 @@ impl<'r> Ctx<'r> {
         if !self.spans.iter().any(|s| s.contains_lines(start, end)) {
             return false;
         }
-        match syntax::enclosing(n, "function_item") {
-            Some(f) => !syntax::has_error(&f),
-            None => false,
-        }
+        let Some(function) = syntax::enclosing(n, "function_item") else {
+            return false;
+        };
+        let r = function.range();
+        let first_error_at_or_after = self.errors.partition_point(|&e| e < r.start);
+        self.errors
+            .get(first_error_at_or_after)
+            .is_none_or(|&e| e >= r.end)
     }
 
     /// All nodes of `kind` inside the suspect spans, in source order.
     pub fn nodes(&self, kind: &str) -> Vec<N<'r>> {
-        self.root
-            .dfs()
-            .filter(|n| n.kind() == kind && self.in_spans(n))
-            .collect()
+        let mut out = Vec::new();
+        // Pre-order walk that skips subtrees lying outside every span.
+        let mut stack = vec![self.root.clone()];
+        while let Some(n) = stack.pop() {
+            let (start, end) = (syntax::start_line(&n), syntax::end_line(&n));
+            if !self
+                .spans
+                .iter()
+                .any(|s| s.start_line <= end && start <= s.end_line)
+            {
+                continue;
+            }
+            if n.kind() == kind && self.in_spans(&n) {
+                out.push(n.clone());
+            }
+            let children: Vec<N<'r>> = n.children().collect();
+            stack.extend(children.into_iter().rev());
+        }
+        out
     }
 
     pub fn text(&self, n: &N<'_>) -> &'r str {
