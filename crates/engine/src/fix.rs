@@ -272,13 +272,19 @@ impl<'a> FixRun<'a> {
                 .stage(&format!("bisecting {} commits", commits.len()));
             let mut probe = Site::new("probe", Checkout::create(self.repo, "probe", commits[0])?);
             let names: Vec<String> = commits.iter().map(Oid::to_string).collect();
-            let threshold = ctx.params.threshold_pct;
+            let head_changes: Vec<(String, f64)> = self
+                .report
+                .benchmarks
+                .iter()
+                .filter(|b| regressed.contains(&b.name))
+                .filter_map(|b| Some((b.name.clone(), b.change_pct?)))
+                .collect();
             let result = bisect::bisect(&names, |commit| -> Result<Probe, MeasureError> {
                 let oid = Oid::from_str(commit).map_err(|e| MeasureError::Patch(e.to_string()))?;
                 probe.checkout.switch_to(oid)?;
                 probe.mark_dirty();
                 match measure::measure(ctx, base, &mut probe) {
-                    Ok(m) => Ok(probe_verdict(&m, regressed, threshold)),
+                    Ok(m) => Ok(probe_verdict(&m, &head_changes)),
                     Err(MeasureError::BuildFailed { status, .. }) => {
                         Ok(Probe::Skip(format!("does not build ({status})")))
                     }
@@ -619,9 +625,8 @@ impl<'a> FixRun<'a> {
             .filter(|&&i| !is_import_hunk(&diagnosis.hunks[i]))
             .take(MAX_SINGLE_REVERTS)
         {
-            let imports: Vec<usize> = pool
-                .iter()
-                .copied()
+            // The file's `use` hunks, from the whole commit: localization rarely lists them.
+            let imports: Vec<usize> = (0..diagnosis.hunks.len())
                 .filter(|&j| {
                     j != i
                         && diagnosis.hunks[j].path == diagnosis.hunks[i].path
@@ -918,28 +923,18 @@ fn merge(a: &Samples, b: &Samples) -> Samples {
     out
 }
 
-/// A bisection probe: bad when a regressed benchmark regressed again at this commit; when the
-/// statistics cannot decide, the side of half the threshold the change falls on.
-fn probe_verdict(m: &Measurement, regressed: &[String], threshold_pct: f64) -> Probe {
-    let relevant: Vec<_> = m
-        .benchmarks
-        .iter()
-        .filter(|b| regressed.contains(&b.name))
-        .collect();
-    if relevant
-        .iter()
-        .any(|b| b.verdict == BenchVerdict::Regressed)
-    {
-        return Probe::Bad;
-    }
-    let undecided_but_slower = relevant.iter().any(|b| {
-        b.verdict == BenchVerdict::Inconclusive && b.change_pct.unwrap_or(0.0) > threshold_pct / 2.0
+/// A bisection probe: bad when a regressed benchmark is at least half as slow at this commit
+/// as at head (both against base). Comparing with the known size of the regression, rather
+/// than asking for significance again, keeps a noisy probe from pointing at a harmless commit.
+fn probe_verdict(m: &Measurement, head_changes: &[(String, f64)]) -> Probe {
+    let bad = head_changes.iter().any(|(name, head_change)| {
+        m.benchmarks
+            .iter()
+            .find(|b| &b.name == name)
+            .and_then(|b| b.change_pct)
+            .is_some_and(|change| change >= head_change / 2.0)
     });
-    if undecided_but_slower {
-        Probe::Bad
-    } else {
-        Probe::Good
-    }
+    if bad { Probe::Bad } else { Probe::Good }
 }
 
 /// A hunk that only changes `use` lines: it couples with the hunks using what it imports.

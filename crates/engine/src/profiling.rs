@@ -75,31 +75,39 @@ pub fn suspects(
     let before = profile_site(ctx, &before_site, &cargo_args)?;
     let after_site = Site::new("culprit", Checkout::create(repo, "culprit", culprit)?);
     let after = profile_site(ctx, &after_site, &cargo_args)?;
-    Ok(rank(&before, &after, after_site.dir()))
+    Ok(rank(&before, &after, before_site.dir(), after_site.dir()))
 }
 
 /// The suspects: functions of the repository's own code whose cost grew, largest first; and
 /// the library functions whose cost grew.
-fn rank(before: &Profile, after: &Profile, culprit_root: &Path) -> Findings {
-    let deltas = profile::diff_profiles(before, after);
+fn rank(before: &Profile, after: &Profile, parent_root: &Path, culprit_root: &Path) -> Findings {
+    // Library functions, from the raw profiles: the culprit may have started calling them.
+    let library: Vec<(String, f64)> = profile::diff_profiles(before, after)
+        .into_iter()
+        .filter(|d| d.significant && d.growth_share >= MIN_SHARE)
+        .filter(|d| {
+            after
+                .function(&d.function)
+                .is_some_and(|f| f.file_in(culprit_root).is_none())
+        })
+        .take(MAX_SUSPECTS)
+        .map(|d| (d.function, d.growth_share))
+        .collect();
+    // The repository's own functions, with the library code they call charged to them, so a
+    // function that started calling something slow carries that cost.
+    let own_before = before.attributed_where(|f| f.file_in(parent_root).is_some());
+    let own_after = after.attributed_where(|f| f.file_in(culprit_root).is_some());
     let mut suspects = Vec::new();
-    let mut library = Vec::new();
-    for d in deltas {
-        if !d.significant || d.growth_share < MIN_SHARE {
+    for d in profile::diff_profiles(&own_before, &own_after) {
+        if !d.significant || d.growth_share < MIN_SHARE || suspects.len() >= MAX_SUSPECTS {
             continue;
         }
-        let Some(cost) = after.function(&d.function) else {
+        let Some(cost) = own_after.function(&d.function) else {
             continue;
         };
         let Some(file) = cost.file_in(culprit_root) else {
-            if library.len() < MAX_SUSPECTS {
-                library.push((d.function.clone(), d.growth_share));
-            }
             continue;
         };
-        if suspects.len() >= MAX_SUSPECTS {
-            continue;
-        }
         let (Some(start_line), Some(end_line)) = (cost.start_line, cost.end_line) else {
             continue;
         };
