@@ -63,8 +63,9 @@ fn site(collect_call: &N<'_>) -> Option<Site> {
     let lazy_notes = |what: &str| {
         format!(
             "the iterator is now consumed lazily {what}: closures in it run interleaved with \
-             the consumer instead of all before it, so side effects in them (I/O, counters, \
-             RefCell borrows) change order; the variables it borrows are only read by the \
+             the consumer instead of all before it, and not at all for items after an early \
+             `break`/`return`, so side effects in them (I/O, counters, RefCell borrows) change \
+             order or count; the variables it borrows are only read by the \
              consumer (checked), and the item type is unchanged"
         )
     };
