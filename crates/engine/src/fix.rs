@@ -279,12 +279,30 @@ impl<'a> FixRun<'a> {
                 .filter(|b| regressed.contains(&b.name))
                 .filter_map(|b| Some((b.name.clone(), b.change_pct?)))
                 .collect();
+            let mut probe_log: Vec<String> = Vec::new();
             let result = bisect::bisect(&names, |commit| -> Result<Probe, MeasureError> {
                 let oid = Oid::from_str(commit).map_err(|e| MeasureError::Patch(e.to_string()))?;
                 probe.checkout.switch_to(oid)?;
                 probe.mark_dirty();
-                match measure::measure(ctx, base, &mut probe) {
-                    Ok(m) => Ok(probe_verdict(&m, &head_changes)),
+                // Two independent rounds per probe, and a third when they disagree: one
+                // misjudged probe sends the whole bisection to the wrong commit.
+                let mut judge = || {
+                    measure::measure(ctx, base, &mut probe)
+                        .map(|m| probe_verdict(&m, &head_changes))
+                };
+                let verdict = judge().and_then(|first| {
+                    let second = judge()?;
+                    if first == second { Ok(first) } else { judge() }
+                });
+                match verdict {
+                    Ok(v) => {
+                        probe_log.push(format!(
+                            "{}: {}",
+                            &commit[..10.min(commit.len())],
+                            if v == Probe::Bad { "slow" } else { "fast" }
+                        ));
+                        Ok(v)
+                    }
                     Err(MeasureError::BuildFailed { status, .. }) => {
                         Ok(Probe::Skip(format!("does not build ({status})")))
                     }
@@ -302,6 +320,9 @@ impl<'a> FixRun<'a> {
                 other => EngineError::Bisect(other.to_string()),
             })?;
             self.report.bisect = Some(result.to_report(commits.len()));
+            self.report
+                .notes
+                .push(format!("bisection probes: {}", probe_log.join(", ")));
             if result.culprit().is_none() {
                 self.report.notes.push(result.describe());
             }
