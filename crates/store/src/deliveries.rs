@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::model::{Delivery, DeliveryOutcome, NewDelivery, NewJob};
-use crate::queue::enqueue_on;
+use crate::model::{Delivery, DeliveryOutcome, Enqueued, NewDelivery, NewJob};
+use crate::queue::{enqueue_on, notify_job};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -47,6 +47,14 @@ impl Store {
             None => None,
         };
         tx.commit().await?;
+        if let Some(Enqueued {
+            job_id,
+            created: true,
+        }) = enqueued
+        {
+            let mut conn = self.pool.acquire().await?;
+            notify_job(&mut conn, job_id).await?;
+        }
         Ok(DeliveryOutcome::Recorded { job: enqueued })
     }
 
