@@ -151,3 +151,141 @@ async fn a_failing_gate_becomes_a_fix_pull_request(pool: PgPool) {
         result["report"]["fix"]["commit"].as_str()
     );
 }
+
+/// A worker died after opening the fix pull request: its lease expires, the reaper re-queues
+/// the job, another worker finishes it, and the existing pull request is updated, not doubled.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_job_whose_worker_died_finishes_once_with_one_pull_request(pool: PgPool) {
+    let remote = BareRemote::new("octo/speedy");
+    json_bench_crate(&remote, 20);
+    let base = remote.commit_and_push("fast sum_squares", "main");
+    json_bench_crate(&remote, 40);
+    let head = remote.commit_and_push("twice the rounds", "feature");
+    let branch = format!("perf-fixer/{}", &head[..12]);
+
+    let fake = FakeGitHub::start().await;
+    fake.add_repo("octo/speedy", "main");
+    fake.add_pull(
+        "octo/speedy",
+        7,
+        "feature",
+        &head,
+        "octo/speedy",
+        "main",
+        &base,
+    );
+    // What the dead worker got done: the fix pull request (with a stale body).
+    fake.add_pull(
+        "octo/speedy",
+        8,
+        &branch,
+        &head,
+        "octo/speedy",
+        "feature",
+        &head,
+    );
+
+    let state = state(pool.clone(), None);
+    let payload = check_run(
+        "octo/speedy",
+        "gate:perf",
+        "failure",
+        &head,
+        Some((7, "feature", &base, "main")),
+    );
+    send(&state, signed("check_run", "e2e-dead", &payload)).await;
+
+    let store = Store::with_config(
+        pool.clone(),
+        perf_fixer_store::QueueConfig {
+            backoff_base: std::time::Duration::ZERO,
+            ..perf_fixer_store::QueueConfig::default()
+        },
+    );
+    let claimed = store
+        .claim("dead-worker", std::time::Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let reaped = store.reap_expired().await.unwrap();
+    assert_eq!(reaped.requeued, vec![claimed.id]);
+
+    let workdir = tempfile::tempdir().unwrap();
+    let worker = worker(pool.clone(), &fake, &remote, workdir.path(), "w-alive");
+    let job_id = worker
+        .run_one(None)
+        .await
+        .unwrap()
+        .expect("the re-queued job");
+    assert_eq!(job_id, claimed.id);
+    let job = store.job(job_id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.error);
+    assert_eq!(job.attempts, 2);
+    let fixes: Vec<_> = fake
+        .pulls()
+        .into_iter()
+        .filter(|p| p.head == branch)
+        .collect();
+    assert_eq!(fixes.len(), 1, "{:?}", fake.pulls());
+    assert!(fixes[0].body.contains("sum_squares"), "{}", fixes[0].body);
+    assert!(
+        worker.run_one(None).await.unwrap().is_none(),
+        "nothing left to run"
+    );
+}
+
+/// A pull request from a fork: the App cannot push there, so the patch is posted as a comment
+/// and no branch or pull request is made.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_fork_gets_the_patch_as_a_comment(pool: PgPool) {
+    let remote = BareRemote::new("octo/speedy");
+    json_bench_crate(&remote, 20);
+    let base = remote.commit_and_push("fast sum_squares", "main");
+    json_bench_crate(&remote, 40);
+    let head = remote.commit_and_push("twice the rounds", "feature");
+
+    let fake = FakeGitHub::start().await;
+    fake.add_repo("octo/speedy", "main");
+    fake.add_pull(
+        "octo/speedy",
+        7,
+        "feature",
+        &head,
+        "forker/speedy",
+        "main",
+        &base,
+    );
+    fake.set_permission("octo/speedy", "ann", "admin");
+
+    let state = state(pool.clone(), None);
+    let sent = send(
+        &state,
+        signed(
+            "issue_comment",
+            "e2e-fork",
+            &comment("octo/speedy", 7, "/perf-fix", "ann", "OWNER"),
+        ),
+    )
+    .await;
+    assert_eq!(sent.body["outcome"], "queued");
+    let workdir = tempfile::tempdir().unwrap();
+    let worker = worker(pool.clone(), &fake, &remote, workdir.path(), "w-fork");
+    let job_id = worker.run_one(None).await.unwrap().unwrap();
+    let job = Store::new(pool).job(job_id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.error);
+    assert_eq!(
+        fake.pulls().len(),
+        1,
+        "no pull request for a fork: {:?}",
+        fake.pulls()
+    );
+    let branch = format!("perf-fixer/{}", &head[..12]);
+    assert_eq!(remote.branch_sha(&branch), None, "nothing pushed");
+    let patch = fake
+        .comments()
+        .into_iter()
+        .find(|c| c.body.contains("```diff"))
+        .expect("a patch comment");
+    assert!(patch.body.contains("sum_squares"), "{}", patch.body);
+}
