@@ -105,7 +105,14 @@ async fn a_failing_gate_becomes_a_fix_pull_request(pool: PgPool) {
     assert_eq!(sent.body["outcome"], "queued", "{}", sent.body);
 
     let workdir = tempfile::tempdir().unwrap();
-    let worker = worker(pool.clone(), &fake, &remote, workdir.path(), "w-e2e");
+    let worker = worker_with_metrics(
+        pool.clone(),
+        &fake,
+        &remote,
+        workdir.path(),
+        "w-e2e",
+        std::sync::Arc::clone(&state.metrics),
+    );
     let job_id = worker.run_one(None).await.unwrap().unwrap();
 
     let store = Store::new(pool.clone());
@@ -150,6 +157,38 @@ async fn a_failing_gate_becomes_a_fix_pull_request(pool: PgPool) {
         Some(pushed.as_str()),
         result["report"]["fix"]["commit"].as_str()
     );
+
+    // The operator's view: metrics after the job, and the job page with its table.
+    let metrics = get_text(&state, "/metrics").await;
+    for line in [
+        "perf_fixer_fixes_opened_total 1",
+        "perf_fixer_jobs{state=\"succeeded\"} 1",
+        "perf_fixer_webhook_deliveries_total{event=\"check_run\",outcome=\"queued\"} 1",
+        "perf_fixer_github_api_calls_total{call=\"create pull request\"} 1",
+        "perf_fixer_job_stage_seconds_count{stage=\"engine\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let page = get_text(&state, &format!("/jobs/{job_id}")).await;
+    assert!(page.contains("id=\"before-after\""), "{page}");
+    assert!(page.contains("sum_squares"), "{page}");
+    assert!(page.contains(&branch), "{page}");
+}
+
+async fn get_text(state: &perf_fixer_server::AppState, path: &str) -> String {
+    let response = tower::ServiceExt::oneshot(
+        perf_fixer_server::router(state.clone()),
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "{path}");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 /// A worker died after opening the fix pull request: its lease expires, the reaper re-queues

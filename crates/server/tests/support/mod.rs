@@ -252,6 +252,25 @@ pub fn worker(
     workdir: &std::path::Path,
     id: &str,
 ) -> perf_fixer_server::Worker {
+    worker_with_metrics(
+        pool,
+        fake,
+        remote,
+        workdir,
+        id,
+        Arc::new(Metrics::default()),
+    )
+}
+
+/// [`worker`] counting into `metrics` (share the app's to scrape `/metrics` after a job).
+pub fn worker_with_metrics(
+    pool: PgPool,
+    fake: &perf_fixer_github::testing::FakeGitHub,
+    remote: &BareRemote,
+    workdir: &std::path::Path,
+    id: &str,
+    metrics: Arc<Metrics>,
+) -> perf_fixer_server::Worker {
     let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri())
         .unwrap()
         .with_retry(perf_fixer_github::RetryPolicy {
@@ -269,10 +288,5 @@ pub fn worker(
     config.rescan_every = std::time::Duration::from_millis(200);
     config.command_timeout = std::time::Duration::from_secs(600);
     config.public_url = Some("https://perf-fixer.example".to_owned());
-    perf_fixer_server::Worker::new(
-        Store::new(pool),
-        github,
-        config,
-        Arc::new(Metrics::default()),
-    )
+    perf_fixer_server::Worker::new(Store::new(pool), github, config, metrics)
 }
