@@ -91,6 +91,10 @@ pub enum HunkError {
     NotText { path: String },
     #[error("{path}: refusing a path that leaves the worktree")]
     UnsafePath { path: String },
+    #[error(
+        "{path}: every chosen hunk is test or benchmark code, which a fix must not change (the tests and benchmarks are what it is validated against)"
+    )]
+    OnlyTests { path: String },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -242,6 +246,126 @@ pub fn revert_hunks(new_file_text: &str, hunks: &[&FileHunk]) -> Result<String, 
     Ok(out)
 }
 
+/// Whether reverting `hunk` would change the project's tests or benchmarks, which are what a
+/// fix is validated against: a file under a `tests/` or `benches/` directory, or lines inside
+/// a `#[cfg(test)]` item or a `#[test]` function of `file_text` (the file where the revert
+/// would apply). A hunk that cannot be found in `file_text` is judged by its path alone.
+pub fn touches_tests(file_text: &str, hunk: &FileHunk) -> bool {
+    let in_test_dir = |path: &str| {
+        let mut dirs: Vec<&str> = path.split('/').collect();
+        dirs.pop();
+        dirs.iter().any(|d| *d == "tests" || *d == "benches")
+    };
+    if in_test_dir(&hunk.path) || in_test_dir(&hunk.old_path) {
+        return true;
+    }
+    if !hunk.path.ends_with(".rs") {
+        return false;
+    }
+    let lines: Vec<&str> = file_text.split_inclusive('\n').collect();
+    let Some(at) = locate(&lines, hunk) else {
+        return false;
+    };
+    // The lines the hunk occupies; a pure addition of old lines sits between two lines,
+    // both of which must be inside the same test item.
+    let (first, last) = if hunk.new_lines.is_empty() {
+        (at.saturating_sub(1), at)
+    } else {
+        (at, at + hunk.new_lines.len() - 1)
+    };
+    test_item_spans(&lines).iter().any(|&(start, end)| {
+        if hunk.new_lines.is_empty() {
+            start <= first && last <= end
+        } else {
+            first <= end && start <= last
+        }
+    })
+}
+
+/// 0-based inclusive line spans of items marked `#[cfg(test)]` or `#[test]` (or a path ending
+/// in `::test`, as `#[tokio::test]`), from the attribute to the item's closing brace.
+fn test_item_spans(lines: &[&str]) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim();
+        let is_test_attr = t.starts_with("#[cfg(test)]")
+            || t.starts_with("#[test]")
+            || (t.starts_with("#[") && t.contains("::test]"));
+        if is_test_attr {
+            let end = item_end(lines, i).unwrap_or(lines.len().saturating_sub(1));
+            spans.push((i, end));
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    spans
+}
+
+/// The line where the item starting at `from` ends: its first `;` before any brace, or the
+/// brace matching its first `{`. Strings, character literals and comments are skipped.
+fn item_end(lines: &[&str], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opened = false;
+    let mut in_block_comment = false;
+    let mut in_string = false;
+    for (n, line) in lines.iter().enumerate().skip(from) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut k = 0;
+        // The attribute line itself: skip to after its `]` so `#[cfg(test)] mod t {` works.
+        if n == from {
+            k = chars
+                .iter()
+                .position(|&c| c == ']')
+                .map_or(chars.len(), |p| p + 1);
+        }
+        while k < chars.len() {
+            let c = chars[k];
+            let next = chars.get(k + 1).copied();
+            if in_block_comment {
+                if c == '*' && next == Some('/') {
+                    in_block_comment = false;
+                    k += 1;
+                }
+            } else if in_string {
+                if c == '\\' {
+                    k += 1;
+                } else if c == '"' {
+                    in_string = false;
+                }
+            } else if c == '/' && next == Some('/') {
+                break;
+            } else if c == '/' && next == Some('*') {
+                in_block_comment = true;
+                k += 1;
+            } else if c == '"' {
+                in_string = true;
+            } else if c == '\'' {
+                // A character literal ('x', '\n', '{'); a lifetime has no closing quote.
+                if next == Some('\\') {
+                    let close = chars.iter().skip(k + 3).position(|&q| q == '\'');
+                    k += close.map_or(1, |p| p + 3);
+                } else if chars.get(k + 2) == Some(&'\'') {
+                    k += 2;
+                }
+            } else if c == '{' {
+                depth += 1;
+                opened = true;
+            } else if c == '}' {
+                depth = depth.saturating_sub(1);
+                if opened && depth == 0 {
+                    return Some(n);
+                }
+            } else if c == ';' && !opened && depth == 0 {
+                return Some(n);
+            }
+            k += 1;
+        }
+    }
+    None
+}
+
 /// Where the hunk's new lines start in `lines` (0-based), preferring the recorded position.
 fn locate(lines: &[&str], hunk: &FileHunk) -> Option<usize> {
     let expected = if hunk.new_count == 0 {
@@ -348,7 +472,7 @@ pub fn write_files(worktree: &Path, files: &BTreeMap<PathBuf, String>) -> Result
 }
 
 /// A relative path with no `..`, root or prefix: it cannot leave the worktree.
-fn safe_relative(path: &str) -> Result<PathBuf, HunkError> {
+pub(crate) fn safe_relative(path: &str) -> Result<PathBuf, HunkError> {
     let p = Path::new(path);
     if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(HunkError::UnsafePath {
@@ -421,5 +545,40 @@ mod tests {
         assert!(safe_relative("../etc/passwd").is_err());
         assert!(safe_relative("/etc/passwd").is_err());
         assert!(safe_relative("src/lib.rs").is_ok());
+    }
+
+    const WITH_TESTS: &str = "pub fn f() -> u32 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    const OPEN: char = '{';\n    #[test]\n    fn one() {\n        assert_eq!(super::f(), 1); // }\n    }\n}\n\npub fn g() -> &'static str {\n    \"}\"\n}\n";
+
+    #[test]
+    fn hunks_inside_test_modules_touch_tests() {
+        // `assert_eq!` line, inside `mod tests`.
+        assert!(touches_tests(
+            WITH_TESTS,
+            &hunk(10, &["        assert_eq!(super::f(), 1); // }\n"], &[])
+        ));
+        // The body of `f`, and of `g` after the module (braces in literals and comments skipped).
+        assert!(!touches_tests(
+            WITH_TESTS,
+            &hunk(2, &["    1\n"], &["    2\n"])
+        ));
+        assert!(!touches_tests(WITH_TESTS, &hunk(15, &["    \"}\"\n"], &[])));
+        // A deletion between two lines of the module, and one just after it.
+        assert!(touches_tests(
+            WITH_TESTS,
+            &hunk(10, &[], &["        dbg!(1);\n"])
+        ));
+        assert!(!touches_tests(WITH_TESTS, &hunk(13, &[], &["// gone\n"])));
+    }
+
+    #[test]
+    fn files_under_tests_or_benches_are_tests() {
+        let mut h = hunk(1, &["x\n"], &[]);
+        h.path = "tests/it.rs".into();
+        assert!(touches_tests("", &h));
+        h.path = "crates/a/benches/speed.rs".into();
+        assert!(touches_tests("", &h));
+        h.path = "src/tests.txt".into();
+        h.old_path = h.path.clone();
+        assert!(!touches_tests("x\n", &h));
     }
 }

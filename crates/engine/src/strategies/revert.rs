@@ -6,19 +6,32 @@ use std::path::Path;
 use perf_fixer_core::report::Risk;
 
 use super::Candidate;
-use crate::hunks::{FileHunk, HunkError, plan_reverts};
+use crate::hunks::{FileHunk, HunkError, plan_reverts, touches_tests};
 
 /// Above this many reverted lines a revert is no longer "small and local".
 const SMALL_REVERT_LINES: u32 = 20;
 
 /// A candidate reverting `chosen` (hunks of `commit`) in the checkout at `head_worktree`.
 /// `total_hunks` is the number of hunks in the whole commit, for the description.
+/// Hunks in tests or benchmarks are left as they are (a fix that edits the tests it is checked
+/// against proves nothing); when only such hunks are chosen there is no candidate.
 pub fn revert_candidate(
     head_worktree: &Path,
     commit: &str,
     chosen: &[&FileHunk],
     total_hunks: usize,
 ) -> Result<Candidate, HunkError> {
+    let kept: Vec<&FileHunk> = chosen
+        .iter()
+        .copied()
+        .filter(|h| !is_test_hunk(head_worktree, h))
+        .collect();
+    if kept.is_empty() {
+        return Err(HunkError::OnlyTests {
+            path: chosen.first().map(|h| h.path.clone()).unwrap_or_default(),
+        });
+    }
+    let chosen = kept.as_slice();
     let files = plan_reverts(head_worktree, chosen)?;
     let short = commit.get(..10).unwrap_or(commit);
     let locations: Vec<String> = chosen.iter().map(|h| h.location()).collect();
@@ -39,6 +52,15 @@ pub fn revert_candidate(
         risk,
         risk_notes,
     })
+}
+
+/// Whether `hunk` is test or benchmark code, judged on the file as it is in `worktree`.
+fn is_test_hunk(worktree: &Path, hunk: &FileHunk) -> bool {
+    let text = crate::hunks::safe_relative(&hunk.path)
+        .ok()
+        .and_then(|rel| std::fs::read_to_string(worktree.join(rel)).ok())
+        .unwrap_or_default();
+    touches_tests(&text, hunk)
 }
 
 /// The risk of reverting these hunks, and why.
