@@ -103,8 +103,8 @@ pub static INFOS: &[RuleInfo] = &[
     format_key::INFO,
     with_capacity::INFO,
     collect::INFO,
-    sort::UNSTABLE_INFO,
     sort::CLONED_KEY_INFO,
+    sort::UNSTABLE_INFO,
     btree_to_hash::INFO,
     format_push::INFO,
     contains_in_loop::INFO,
@@ -116,8 +116,10 @@ pub static RULES: &[(RuleInfo, Finder)] = &[
     (format_key::INFO, format_key::find),
     (with_capacity::INFO, with_capacity::find),
     (collect::INFO, collect::find),
-    (sort::UNSTABLE_INFO, sort::find_unstable),
+    // Before `sort_unstable`, which edits the same call: when both apply, the engine keeps
+    // the first one accepted, and the cloned key is the bigger cost (and the lower risk).
     (sort::CLONED_KEY_INFO, sort::find_cloned_key),
+    (sort::UNSTABLE_INFO, sort::find_unstable),
     (btree_to_hash::INFO, btree_to_hash::find),
     (format_push::INFO, format_push::find),
     (contains_in_loop::INFO, contains_in_loop::find),
