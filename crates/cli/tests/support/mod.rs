@@ -186,7 +186,7 @@ harness = false
     repo.write(
         ".perf-fixer.toml",
         r#"[bench]
-command = "cargo bench --bench speed -- --warm-up-time 0.2 --measurement-time 0.6 --noplot"
+command = "cargo bench --bench speed -- --warm-up-time 0.2 --measurement-time 0.6 --sample-size 10 --nresamples 1000 --noplot"
 format = "criterion"
 output = "target/criterion"
 "#,
@@ -221,3 +221,4 @@ criterion_main!(benches);
     );
     repo.write(".gitignore", "/target\n");
 }
+pub mod fixtures;
