@@ -281,3 +281,66 @@ fn benchmark_on_one_side_only_is_reported_and_the_rest_compared() {
     assert_eq!(extra["verdict"], "only_head");
     assert!(String::from_utf8_lossy(&out.stdout).contains("new at head"));
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_removes_the_worktrees() {
+    let repo = FixtureRepo::new();
+    json_bench_crate(&repo, 40, "v1");
+    let base = repo.commit("base");
+    json_bench_crate(&repo, 80, "v1");
+    let head = repo.commit("slow");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_perf-fixer"))
+        .args([
+            "compare",
+            "--repo",
+            repo.path().to_str().unwrap(),
+            "--base",
+            &base,
+            "--head",
+            &head,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the worktrees exist, then interrupt as a terminal's Ctrl-C would.
+    let worktrees = repo.path().join(".git/perf-fixer/worktrees");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_dir(&worktrees)
+        .map(|d| d.count())
+        .unwrap_or(0)
+        < 2
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(&worktrees)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "worktree directories removed"
+    );
+    assert_eq!(
+        repo.git(&["worktree", "list"]).lines().count(),
+        1,
+        "no worktree registered"
+    );
+    assert!(
+        !repo.git(&["branch", "--list"]).contains("perf-fixer"),
+        "no branch left behind"
+    );
+}
