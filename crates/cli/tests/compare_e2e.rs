@@ -344,3 +344,30 @@ fn ctrl_c_stops_the_run_and_removes_the_worktrees() {
         "no branch left behind"
     );
 }
+
+#[test]
+fn unparsable_bench_output_names_the_file_and_side() {
+    let repo = FixtureRepo::new();
+    json_bench_crate(&repo, 1, "v1");
+    let base = repo.commit("base");
+    repo.write(
+        "benches/speed.rs",
+        "fn main() { std::fs::write(\"target/bench.json\", \"this is not json\").unwrap(); }\n",
+    );
+    let head = repo.commit("bench writes garbage");
+    let out = perf_fixer(&[
+        "compare",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--base",
+        &base,
+        "--head",
+        &head,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("at head") && stderr.contains("bench.json"),
+        "{stderr}"
+    );
+}
