@@ -328,3 +328,95 @@ async fn a_fork_gets_the_patch_as_a_comment(pool: PgPool) {
         .expect("a patch comment");
     assert!(patch.body.contains("sum_squares"), "{}", patch.body);
 }
+
+/// SIGTERM while a job runs: the worker stops claiming, gives the job its grace period (none
+/// here), stops the engine and puts the job back in the queue for another worker.
+#[sqlx::test(migrations = "../../migrations")]
+async fn shutdown_requeues_the_running_job_after_the_grace_period(pool: PgPool) {
+    let remote = BareRemote::new("octo/speedy");
+    json_bench_crate(&remote, 20);
+    let base = remote.commit_and_push("fast sum_squares", "main");
+    json_bench_crate(&remote, 40);
+    let head = remote.commit_and_push("twice the rounds", "feature");
+    let fake = FakeGitHub::start().await;
+    fake.add_repo("octo/speedy", "main");
+    fake.add_pull(
+        "octo/speedy",
+        7,
+        "feature",
+        &head,
+        "octo/speedy",
+        "main",
+        &base,
+    );
+
+    let state = state(pool.clone(), None);
+    let payload = check_run(
+        "octo/speedy",
+        "gate:perf",
+        "failure",
+        &head,
+        Some((7, "feature", &base, "main")),
+    );
+    send(&state, signed("check_run", "e2e-stop", &payload)).await;
+
+    let workdir = tempfile::tempdir().unwrap();
+    let worker = worker_with_config(
+        pool.clone(),
+        &fake,
+        &remote,
+        workdir.path(),
+        "w-stop",
+        std::sync::Arc::new(perf_fixer_server::metrics::Metrics::default()),
+        |c| c.shutdown_grace = std::time::Duration::ZERO,
+    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { worker.run(rx).await });
+
+    // Wait until the engine is at work.
+    let store = Store::new(pool.clone());
+    let started = std::time::Instant::now();
+    let job_id = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the engine never started"
+        );
+        let jobs = store.list_jobs(1, 0).await.unwrap();
+        let job = &jobs[0];
+        let engine_started = store
+            .events(job.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.stage == "engine");
+        if job.state == JobState::Running && engine_started {
+            break job.id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    tx.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(60), running)
+        .await
+        .expect("the worker stops soon after its grace period")
+        .unwrap();
+    let job = store.job(job_id).await.unwrap().unwrap();
+    assert_eq!(
+        job.state,
+        JobState::Queued,
+        "back in the queue: {:?}",
+        job.error
+    );
+    assert!(
+        job.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("shut down"),
+        "{:?}",
+        job.error
+    );
+    assert!(
+        fake.pulls().iter().all(|p| p.number == 7),
+        "no fix published: {:?}",
+        fake.pulls()
+    );
+}

@@ -271,6 +271,19 @@ pub fn worker_with_metrics(
     id: &str,
     metrics: Arc<Metrics>,
 ) -> perf_fixer_server::Worker {
+    worker_with_config(pool, fake, remote, workdir, id, metrics, |_| {})
+}
+
+/// [`worker_with_metrics`] with a last say on the configuration.
+pub fn worker_with_config(
+    pool: PgPool,
+    fake: &perf_fixer_github::testing::FakeGitHub,
+    remote: &BareRemote,
+    workdir: &std::path::Path,
+    id: &str,
+    metrics: Arc<Metrics>,
+    tweak: impl FnOnce(&mut perf_fixer_server::WorkerConfig),
+) -> perf_fixer_server::Worker {
     let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri())
         .unwrap()
         .with_retry(perf_fixer_github::RetryPolicy {
@@ -288,5 +301,6 @@ pub fn worker_with_metrics(
     config.rescan_every = std::time::Duration::from_millis(200);
     config.command_timeout = std::time::Duration::from_secs(600);
     config.public_url = Some("https://perf-fixer.example".to_owned());
+    tweak(&mut config);
     perf_fixer_server::Worker::new(Store::new(pool), github, config, metrics)
 }
