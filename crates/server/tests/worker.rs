@@ -186,3 +186,54 @@ async fn a_worker_stops_claiming_on_shutdown(pool: PgPool) {
         .expect("the worker stops within its rescan period")
         .unwrap();
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn help_status_and_refused_cancel_get_replies_in_the_background(pool: PgPool) {
+    let fake = fake_with_pr("o/r", &"a".repeat(40), &"b".repeat(40)).await;
+    let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri()).unwrap();
+    let state = state(pool.clone(), Some(github));
+    let mut sent_ids = Vec::new();
+    for (i, (body, association)) in [
+        ("/perf-fix help", "NONE"),
+        ("/perf-fix status", "NONE"),
+        ("/perf-fix cancel", "CONTRIBUTOR"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = fake.add_comment("o/r", 7, "eve", "User", body);
+        sent_ids.push(id);
+        let mut payload = comment("o/r", 7, body, "eve", association);
+        payload["comment"]["id"] = serde_json::json!(id);
+        let sent = send(&state, signed("issue_comment", &format!("d-{i}"), &payload)).await;
+        assert_eq!(sent.body["outcome"], "reply", "{}", sent.body);
+    }
+    let started = std::time::Instant::now();
+    let replies = loop {
+        let replies: Vec<_> = fake
+            .comments()
+            .into_iter()
+            .filter(|c| c.author == APP_BOT_LOGIN)
+            .collect();
+        if replies.len() == 3 || started.elapsed() > Duration::from_secs(10) {
+            break replies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    assert!(
+        replies.iter().any(|c| c.body.contains("/perf-fix bench=")),
+        "help: {replies:?}"
+    );
+    assert!(
+        replies.iter().any(|c| c.body.contains("no jobs")),
+        "status: {replies:?}"
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|c| c.body.contains("only people with write access")),
+        "cancel: {replies:?}"
+    );
+    assert_eq!(count(&pool, "jobs").await, 0);
+}
