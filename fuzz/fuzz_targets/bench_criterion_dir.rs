@@ -12,15 +12,21 @@ use perf_fixer_core::config::BenchFormat;
 const FILES: [&str; 3] = ["benchmark.json", "sample.json", "estimates.json"];
 
 fuzz_target!(|data: &[u8]| {
-    let root = perf_fixer_fuzz::fresh_path("criterion");
+    // The directories stay from one input to the next; only the files are replaced.
+    let root = perf_fixer_fuzz::scratch_dir().join("criterion");
     let new = root.join("group").join("bench").join("new");
     std::fs::create_dir_all(&new).unwrap_or_else(|e| panic!("cannot create {new:?}: {e}"));
-    for (name, content) in FILES.iter().zip(perf_fixer_fuzz::split_files(data, FILES.len())) {
-        if content.is_empty() {
-            continue;
-        }
+    let parts = perf_fixer_fuzz::split_files(data, FILES.len());
+    for (i, name) in FILES.iter().enumerate() {
         let path = new.join(name);
-        std::fs::write(&path, content).unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+        match parts.get(i).filter(|content| !content.is_empty()) {
+            Some(content) => std::fs::write(&path, content),
+            None => std::fs::remove_file(&path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+        }
+        .unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
     }
     match collect(BenchFormat::Criterion, "", Some(&root)) {
         Ok(collected) => {
