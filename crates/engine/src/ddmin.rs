@@ -44,7 +44,8 @@ pub enum DdminError<E> {
 }
 
 /// Finds a small subset of `0..items` whose reversal restores speed. The full set is tested
-/// first (it must restore); at most `budget` subsets are tested in all.
+/// first: it must restore, or be broken (then a part that restores is searched for); at most
+/// `budget` subsets are tested in all.
 pub fn minimal_subset<F, E>(
     items: usize,
     budget: usize,
@@ -66,11 +67,15 @@ where
         budget,
     };
     let mut current: Vec<usize> = (0..items).collect();
-    match t.run(&current)? {
-        Some(Outcome::Restores) => {}
+    // A full set that breaks the build or the tests (it also undoes a tested feature of the
+    // commit) may still hold a part that restores speed and passes: search on, and fail only
+    // when no part is found. A full set that is merely still slow has no such part.
+    let mut restoring = match t.run(&current)? {
+        Some(Outcome::Restores) => true,
+        Some(Outcome::Broken) => false,
         Some(other) => return Err(DdminError::FullSetFails(other)),
         None => return Err(DdminError::NoBudget),
-    }
+    };
 
     let mut n = 2usize;
     let mut minimal = false;
@@ -81,6 +86,7 @@ where
             match t.run(part)? {
                 Some(Outcome::Restores) => {
                     current = part.clone();
+                    restoring = true;
                     n = 2;
                     continue 'outer;
                 }
@@ -100,6 +106,7 @@ where
                 match t.run(&complement)? {
                     Some(Outcome::Restores) => {
                         current = complement;
+                        restoring = true;
                         n = (n - 1).max(2);
                         continue 'outer;
                     }
@@ -114,6 +121,9 @@ where
             break;
         }
         n = (2 * n).min(current.len());
+    }
+    if !restoring {
+        return Err(DdminError::FullSetFails(Outcome::Broken));
     }
     if current.len() == 1 {
         minimal = true;
@@ -228,6 +238,35 @@ mod tests {
         let r = minimal_subset(4, 10, |_: &[usize]| Ok::<_, Infallible>(Outcome::DoesNot));
         assert_eq!(r, Err(DdminError::FullSetFails(Outcome::DoesNot)));
         assert_eq!(minimal_subset(0, 10, needs(&[])), Err(DdminError::Empty));
+    }
+
+    #[test]
+    fn a_broken_full_set_still_yields_a_restoring_part() {
+        // Reverting hunk 4 breaks a test (a wanted feature); hunks 0 and 1 are the slow part.
+        let outcome = |s: &[usize]| {
+            Ok::<_, Infallible>(if s.contains(&4) {
+                Outcome::Broken
+            } else if s.contains(&0) && s.contains(&1) {
+                Outcome::Restores
+            } else {
+                Outcome::DoesNot
+            })
+        };
+        let r = minimal_subset(6, 100, outcome).unwrap();
+        assert_eq!(r.subset, vec![0, 1]);
+        assert!(r.minimal);
+        // When no part restores, the full set's failure is the answer.
+        let never = |s: &[usize]| {
+            Ok::<_, Infallible>(if s.contains(&4) {
+                Outcome::Broken
+            } else {
+                Outcome::DoesNot
+            })
+        };
+        assert_eq!(
+            minimal_subset(6, 100, never),
+            Err(DdminError::FullSetFails(Outcome::Broken))
+        );
     }
 
     #[test]
