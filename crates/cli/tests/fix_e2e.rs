@@ -185,7 +185,41 @@ fn assert_fixed(s: &Scenario) -> serde_json::Value {
     assert_eq!(culprit["summary"], s.culprit_summary);
     assert_fix_holds(s, &run);
     assert_checkout_untouched(s);
+    eprintln!("{}", summary(&run.report));
     run.report
+}
+
+/// One line for the log: the strategies of the fix, the recovered share, the stage timings.
+fn summary(report: &serde_json::Value) -> String {
+    let stages: Vec<String> = report["stage_timings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    format!(
+                        "{}={:.1}s",
+                        s["stage"].as_str().unwrap_or("?"),
+                        s["seconds"].as_f64().unwrap_or(0.0)
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let patches: Vec<String> = report["fix"]["patches"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| format!("{}: {}", p["strategy"], p["description"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "fix summary: patches [{}], recovered {:.0}%, attempts {}, stages {}",
+        patches.join("; "),
+        report["fix"]["recovered_pct"].as_f64().unwrap_or(f64::NAN),
+        report["attempts"].as_array().map_or(0, Vec::len),
+        stages.join(" ")
+    )
 }
 
 fn strategies(report: &serde_json::Value) -> Vec<String> {
