@@ -273,7 +273,13 @@ fn chunk_size_knob_cut_down() {
     let lib = file_on_fix(&s, &report, "src/lib.rs");
     // The feature of the same commit stays; the block size is large again.
     assert!(lib.contains("pub fn checksum_hex"), "{lib}");
+    assert!(lib.contains("FORMAT: &str = \"v2\""), "{lib}");
     assert!(!lib.contains("const CHUNK: usize = 8;"), "{lib}");
+    assert!(
+        strategies(&report).iter().any(|p| p == "knobs"),
+        "{:#}",
+        report["fix"]
+    );
 }
 
 #[test]

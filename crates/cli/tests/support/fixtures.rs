@@ -327,14 +327,16 @@ mod tests {
 }
 
 /// An integer knob: the block size of a chunked loop cut from 4096 to 8, in a commit that
-/// also adds a tested feature (so reverting the whole commit breaks a test).
+/// also adds a tested feature and, in the same hunk as the block size, bumps the tested format
+/// version: no revert passes the tests, only setting the knob back does.
 pub fn chunk_knob() -> Scenario {
-    let lib = |chunk: &str, feature: &str, feature_test: &str| {
+    let lib = |chunk: &str, format: &str, feature: &str, feature_test: &str| {
         format!(
             r#"//! Position-weighted checksums.
 
-/// Bytes copied and summed per block.
+// Bytes copied and summed per block, and the version prefix of the hex form.
 const CHUNK: usize = {chunk};
+pub const FORMAT: &str = "{format}";
 
 /// A checksum where each byte is weighted by its position.
 pub fn checksum(data: &[u8]) -> u64 {{
@@ -369,21 +371,21 @@ mod tests {{
         )
     };
     let feature = r#"
-/// The checksum as 16 hex digits.
+/// The checksum as 16 hex digits after the format's version.
 pub fn checksum_hex(data: &[u8]) -> String {
-    format!("{:016x}", checksum(data))
+    format!("{FORMAT}:{:016x}", checksum(data))
 }
 "#;
     let feature_test = r#"
     #[test]
     fn hex_has_sixteen_digits() {
-        assert_eq!(super::checksum_hex(&[1, 2]), "0000000000000005");
+        assert_eq!(super::checksum_hex(&[1, 2]), "v2:0000000000000005");
     }
 "#;
     build(Kind {
         crate_name: "blocksum",
-        lib_base: lib("4096", "", ""),
-        lib_culprit: lib("8", feature, feature_test),
+        lib_base: lib("4096", "v1", "", ""),
+        lib_culprit: lib("8", "v2", feature, feature_test),
         manifest_extra_base: "",
         manifest_extra_culprit: "",
         bench_body: r#"    let data: Vec<u8> = numbers(128 * 1024, 17).into_iter().flat_map(|x| x.to_le_bytes()).collect();
