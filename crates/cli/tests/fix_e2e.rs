@@ -263,7 +263,14 @@ fn debug_assertions_turned_on_in_the_release_profile() {
     let s = fixtures::build_profile();
     let report = assert_fixed(&s);
     assert_eq!(files_changed(&s, &report), "Cargo.toml");
-    assert!(!file_on_fix(&s, &report, "Cargo.toml").contains("debug-assertions = true"));
+    let manifest = file_on_fix(&s, &report, "Cargo.toml");
+    assert!(!manifest.contains("debug-assertions = true"), "{manifest}");
+    assert!(manifest.contains("default = [\"each\"]"), "{manifest}");
+    assert!(
+        strategies(&report).iter().any(|p| p == "build_profile"),
+        "{:#}",
+        report["fix"]
+    );
 }
 
 #[test]

@@ -285,35 +285,54 @@ mod tests {{
 }
 
 /// A `[profile.release]` change: debug assertions turned on in a crate whose hot path has an
-/// O(n) `debug_assert!`.
+/// O(n) `debug_assert!`, in the same manifest hunk as a wanted, tested default feature, so
+/// that only restoring the build setting fixes it.
 pub fn build_profile() -> Scenario {
-    let lib = r#"//! Ranks in a sorted table.
+    let lib = |feature: &str, feature_test: &str| {
+        format!(
+            r#"//! Ranks in a sorted table.
 
 /// Number of table entries below `q`.
-fn rank(table: &[u32], q: u32) -> usize {
+fn rank(table: &[u32], q: u32) -> usize {{
     debug_assert!(table.windows(2).all(|w| w[0] <= w[1]), "table must be sorted");
     table.partition_point(|&x| x < q)
-}
+}}
 
 /// Sum of the ranks of all queries.
-pub fn rank_all(table: &[u32], queries: &[u32]) -> u64 {
+pub fn rank_all(table: &[u32], queries: &[u32]) -> u64 {{
     queries.iter().map(|&q| rank(table, q) as u64).sum()
-}
-
+}}
+{feature}
 #[cfg(test)]
-mod tests {
+mod tests {{
     #[test]
-    fn ranks() {
+    fn ranks() {{
         assert_eq!(super::rank_all(&[1, 3, 5, 7], &[0, 4, 8]), 6);
-    }
+    }}
+{feature_test}}}
+"#
+        )
+    };
+    let feature = r#"
+/// The rank of each query (with the `each` feature, on by default).
+#[cfg(feature = "each")]
+pub fn ranks(table: &[u32], queries: &[u32]) -> Vec<usize> {
+    queries.iter().map(|&q| rank(table, q)).collect()
 }
+"#;
+    let feature_test = r#"
+    #[test]
+    fn ranks_each_query() {
+        assert_eq!(super::ranks(&[1, 3, 5, 7], &[0, 4, 8]), [0, 2, 4]);
+    }
 "#;
     build(Kind {
         crate_name: "ranks",
-        lib_base: lib.to_string(),
-        lib_culprit: lib.to_string(),
+        lib_base: lib("", ""),
+        lib_culprit: lib(feature, feature_test),
         manifest_extra_base: "",
-        manifest_extra_culprit: "\n[profile.release]\ndebug-assertions = true\n",
+        // One hunk: the wanted feature (its test needs it) and the slow build setting.
+        manifest_extra_culprit: "\n[features]\ndefault = [\"each\"]\neach = []\n\n[profile.release]\ndebug-assertions = true\n",
         bench_body: r#"    let mut table: Vec<u32> = numbers(20_000, 9).into_iter().map(|x| x as u32).collect();
     table.sort_unstable();
     let queries: Vec<u32> = numbers(1_000, 13).into_iter().map(|x| x as u32).collect();
@@ -322,7 +341,7 @@ mod tests {
     })));
 "#,
         bench: "rank_all",
-        culprit_summary: "Check table invariants in release builds",
+        culprit_summary: "Add ranks() behind a default feature; check table invariants in release builds",
     })
 }
 
