@@ -563,15 +563,24 @@ impl<'a> FixRun<'a> {
                         Ok(c) => c,
                         Err(_) => return Ok(crate::ddmin::Outcome::Broken),
                     };
-                let v = validate::validate(
-                    ctx,
-                    head,
-                    cand,
-                    &candidate,
-                    regressed,
-                    fix_paths,
-                    test_command,
-                )?;
+                // Different subsets can make the same patch (hunks in tests are left out of
+                // reverts): validate each distinct patch once.
+                let seen = validations
+                    .iter()
+                    .find(|(_, c, _)| c.files == candidate.files)
+                    .map(|(_, _, v)| v.clone());
+                let v = match seen {
+                    Some(v) => v,
+                    None => validate::validate(
+                        ctx,
+                        head,
+                        cand,
+                        &candidate,
+                        regressed,
+                        fix_paths,
+                        test_command,
+                    )?,
+                };
                 let outcome = match v.outcome {
                     AttemptOutcome::Accepted => crate::ddmin::Outcome::Restores,
                     AttemptOutcome::NotFaster | AttemptOutcome::RegressedOther => {
@@ -945,15 +954,17 @@ fn merge(a: &Samples, b: &Samples) -> Samples {
 }
 
 /// A bisection probe: bad when a regressed benchmark is at least half as slow at this commit
-/// as at head (both against base). Comparing with the known size of the regression, rather
-/// than asking for significance again, keeps a noisy probe from pointing at a harmless commit.
+/// as at head, both against base, on a log scale (so that a 100x regression and a 2x one are
+/// judged alike). Comparing with the known size of the regression, rather than asking for
+/// significance again, keeps a noisy probe from pointing at a harmless commit.
 fn probe_verdict(m: &Measurement, head_changes: &[(String, f64)]) -> Probe {
+    let log_ratio = |pct: f64| (1.0 + pct / 100.0).max(1e-9).ln();
     let bad = head_changes.iter().any(|(name, head_change)| {
         m.benchmarks
             .iter()
             .find(|b| &b.name == name)
             .and_then(|b| b.change_pct)
-            .is_some_and(|change| change >= head_change / 2.0)
+            .is_some_and(|change| log_ratio(change) >= log_ratio(*head_change) / 2.0)
     });
     if bad { Probe::Bad } else { Probe::Good }
 }
