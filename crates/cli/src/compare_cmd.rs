@@ -71,6 +71,7 @@ pub fn run(args: CompareArgs) -> u8 {
         bench_filter: args.bench.clone(),
         cancel: interrupt_token(),
         command_timeout: Duration::from_secs(args.run.timeout_secs),
+        scrubber: Default::default(),
     };
     let result = compare::compare(&request, &progress);
     progress.finish();

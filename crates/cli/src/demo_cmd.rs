@@ -150,6 +150,7 @@ pub fn run(args: DemoArgs) -> u8 {
         cancel: interrupt_token(),
         command_timeout: Duration::from_secs(args.run.timeout_secs),
         branch: None,
+        scrubber: Default::default(),
     };
     let progress = StderrProgress::new();
     let result = fix::fix(&request, &progress);

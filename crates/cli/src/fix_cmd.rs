@@ -49,6 +49,7 @@ pub fn run(args: FixArgs) -> u8 {
         cancel: interrupt_token(),
         command_timeout: Duration::from_secs(args.run.timeout_secs),
         branch: args.branch.clone(),
+        scrubber: Default::default(),
     };
     let progress = StderrProgress::new();
     let result = fix::fix(&request, &progress);

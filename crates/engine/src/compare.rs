@@ -10,6 +10,7 @@ use perf_fixer_core::report::{BenchVerdict, BenchmarkReport, Report, RevInfo, Ve
 use crate::git::{self, Checkout, GitError};
 use crate::measure::{self, Context, MeasureError, Progress, Site};
 use crate::runner::{CancelToken, Runner, SandboxMode};
+use crate::secret::Scrubber;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -68,6 +69,8 @@ pub struct CompareRequest {
     pub cancel: CancelToken,
     /// Wall-clock limit of one build or bench run.
     pub command_timeout: Duration,
+    /// Secrets to cut out of every command's output (tokens, keys), should one leak into it.
+    pub scrubber: Scrubber,
 }
 
 /// Two resolved revisions of one repository and the config that governs them.
@@ -133,7 +136,7 @@ pub fn load_config(repo: &Repository, commit: Oid, rev: &str) -> Result<RepoConf
 /// Measures base against head and returns the report (culprit and fix left empty).
 pub fn compare(request: &CompareRequest, progress: &dyn Progress) -> Result<Report, EngineError> {
     let resolved = resolve(&request.repo, &request.base, &request.head)?;
-    let runner = Runner::new(request.sandbox)?;
+    let runner = Runner::new(request.sandbox)?.with_scrubber(request.scrubber.clone());
     let ctx = context(&resolved.config, &runner, request, progress);
     progress.stage("checking out base and head");
     let mut base = Site::new(

@@ -48,6 +48,8 @@ pub struct FixRequest {
     pub command_timeout: Duration,
     /// Name of the branch for the fix; `perf-fixer/<head short sha>` when absent.
     pub branch: Option<String>,
+    /// Secrets to cut out of every command's output (tokens, keys), should one leak into it.
+    pub scrubber: crate::secret::Scrubber,
 }
 
 /// How a fix run ended (the exit codes of `perf-fixer fix`).
@@ -86,9 +88,10 @@ pub fn fix(request: &FixRequest, progress: &dyn Progress) -> Result<FixResult, E
         bench_filter: request.bench_filter.clone(),
         cancel: request.cancel.clone(),
         command_timeout: request.command_timeout,
+        scrubber: request.scrubber.clone(),
     };
     let resolved = compare::resolve(&request.repo, &request.base, &request.head)?;
-    let runner = Runner::new(request.sandbox)?;
+    let runner = Runner::new(request.sandbox)?.with_scrubber(request.scrubber.clone());
     let ctx = compare::context(&resolved.config, &runner, &compare_request, progress);
     let run = FixRun {
         ctx: &ctx,

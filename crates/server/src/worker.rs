@@ -53,6 +53,8 @@ pub struct WorkerConfig {
     pub public_url: Option<String>,
     /// On shutdown, how long a running job may go on before it is stopped and re-queued.
     pub shutdown_grace: Duration,
+    /// The service's secrets (webhook secrets, the App key), cut out of command output.
+    pub scrubber: perf_fixer_engine::secret::Scrubber,
 }
 
 impl WorkerConfig {
@@ -69,6 +71,7 @@ impl WorkerConfig {
             command_timeout: Duration::from_secs(20 * 60),
             public_url: None,
             shutdown_grace: Duration::from_secs(30),
+            scrubber: Default::default(),
         }
     }
 }
@@ -738,6 +741,11 @@ impl Worker {
             cancel: lease.cancel.clone(),
             command_timeout: self.config.command_timeout,
             branch: Some(branch.clone()),
+            scrubber: {
+                let mut scrubber = self.config.scrubber.clone();
+                scrubber.add_secret(&token);
+                scrubber
+            },
         };
         let result = tokio::task::spawn_blocking(move || {
             let progress = EventProgress { tx };
