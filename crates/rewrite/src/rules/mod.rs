@@ -42,17 +42,17 @@ impl<'r> Ctx<'r> {
         self.errors.len()
     }
 
-    /// Whether the node lies inside one suspect span and inside a function whose syntax is
-    /// complete (no parse errors: rewriting around them could not be checked).
-    pub fn in_spans(&self, n: &N<'r>) -> bool {
+    /// Whether the node lies inside one suspect span and inside a function (`function`, the
+    /// byte range of the innermost enclosing `fn` item) whose syntax is complete (no parse
+    /// errors: rewriting around them could not be checked).
+    fn in_spans(&self, n: &N<'r>, function: Option<std::ops::Range<usize>>) -> bool {
         let (start, end) = (syntax::start_line(n), syntax::end_line(n));
         if !self.spans.iter().any(|s| s.contains_lines(start, end)) {
             return false;
         }
-        let Some(function) = syntax::enclosing(n, "function_item") else {
+        let Some(r) = function else {
             return false;
         };
-        let r = function.range();
         let first_error_at_or_after = self.errors.partition_point(|&e| e < r.start);
         self.errors
             .get(first_error_at_or_after)
@@ -63,8 +63,11 @@ impl<'r> Ctx<'r> {
     pub fn nodes(&self, kind: &str) -> Vec<N<'r>> {
         let mut out = Vec::new();
         // Pre-order walk that skips subtrees lying outside every span.
-        let mut stack = vec![self.root.clone()];
-        while let Some(n) = stack.pop() {
+        // Each entry carries the innermost `fn` item above it, so that checking a match costs
+        // nothing more (walking ancestors per match is quadratic in nesting depth).
+        let mut stack: Vec<(N<'r>, Option<std::ops::Range<usize>>)> =
+            vec![(self.root.clone(), None)];
+        while let Some((n, function)) = stack.pop() {
             let (start, end) = (syntax::start_line(&n), syntax::end_line(&n));
             if !self
                 .spans
@@ -73,11 +76,16 @@ impl<'r> Ctx<'r> {
             {
                 continue;
             }
-            if n.kind() == kind && self.in_spans(&n) {
+            if n.kind() == kind && self.in_spans(&n, function.clone()) {
                 out.push(n.clone());
             }
+            let inner = if n.kind() == "function_item" {
+                Some(n.range())
+            } else {
+                function
+            };
             let children: Vec<N<'r>> = n.children().collect();
-            stack.extend(children.into_iter().rev());
+            stack.extend(children.into_iter().rev().map(|c| (c, inner.clone())));
         }
         out
     }
