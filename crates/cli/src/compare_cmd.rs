@@ -14,15 +14,8 @@ use crate::progress::StderrProgress;
 
 #[derive(Args)]
 pub struct CompareArgs {
-    /// The git repository (any directory inside it).
-    #[arg(long, default_value = ".")]
-    pub repo: PathBuf,
-    /// The reference revision (branch, tag or SHA).
-    #[arg(long)]
-    pub base: String,
-    /// The revision to check.
-    #[arg(long)]
-    pub head: String,
+    #[command(flatten)]
+    pub revs: RevArgs,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -34,6 +27,20 @@ pub struct CompareArgs {
     pub bench: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// The repository and the two revisions; shared by `compare` and `fix`.
+#[derive(Args)]
+pub struct RevArgs {
+    /// The git repository (any directory inside it).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// The reference revision (branch, tag or SHA).
+    #[arg(long)]
+    pub base: String,
+    /// The revision to check: the one that may be slower.
+    #[arg(long)]
+    pub head: String,
 }
 
 /// How repository commands run; shared by `compare` and `fix`.
@@ -64,9 +71,9 @@ pub fn interrupt_token() -> CancelToken {
 pub fn run(args: CompareArgs) -> u8 {
     let progress = StderrProgress::new();
     let request = CompareRequest {
-        repo: args.repo.clone(),
-        base: args.base.clone(),
-        head: args.head.clone(),
+        repo: args.revs.repo.clone(),
+        base: args.revs.base.clone(),
+        head: args.revs.head.clone(),
         sandbox: args.run.sandbox,
         bench_filter: args.bench.clone(),
         cancel: interrupt_token(),

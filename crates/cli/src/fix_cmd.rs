@@ -8,21 +8,14 @@ use perf_fixer_core::render::pr_body::{BodyOptions, pr_body, rejection_summary};
 use perf_fixer_core::report::Report;
 use perf_fixer_engine::fix::{self, FixOutcome, FixRequest, FixResult};
 
-use crate::compare_cmd::{RunArgs, interrupt_token};
+use crate::compare_cmd::{RevArgs, RunArgs, interrupt_token};
 use crate::exit;
 use crate::progress::StderrProgress;
 
 #[derive(Args)]
 pub struct FixArgs {
-    /// The git repository (any directory inside it).
-    #[arg(long, default_value = ".")]
-    pub repo: PathBuf,
-    /// The reference revision (branch, tag or SHA).
-    #[arg(long)]
-    pub base: String,
-    /// The slower revision.
-    #[arg(long)]
-    pub head: String,
+    #[command(flatten)]
+    pub revs: RevArgs,
     /// Write the JSON report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -41,9 +34,9 @@ pub struct FixArgs {
 
 pub fn run(args: FixArgs) -> u8 {
     let request = FixRequest {
-        repo: args.repo.clone(),
-        base: args.base.clone(),
-        head: args.head.clone(),
+        repo: args.revs.repo.clone(),
+        base: args.revs.base.clone(),
+        head: args.revs.head.clone(),
         sandbox: args.run.sandbox,
         bench_filter: args.bench.clone(),
         cancel: interrupt_token(),
