@@ -28,6 +28,10 @@ use crate::validate::{self, CandidateSite, Validation};
 
 /// Used when `.perf-fixer.toml` has no `[test]`: a fix is never offered untested.
 const DEFAULT_TEST_COMMAND: &str = "cargo test --release";
+/// Delta debugging counts a set of reverted hunks as restoring speed when it wins back at least
+/// this share of the regression.
+const MIN_SHARE_RESTORED: f64 = 0.5;
+
 /// Candidates tried per strategy and round, so that a run stays bounded.
 const MAX_CANDIDATES_PER_STRATEGY: usize = 4;
 /// Subsets of hunks delta debugging may build and measure.
@@ -108,6 +112,8 @@ pub fn fix(request: &FixRequest, progress: &dyn Progress) -> Result<FixResult, E
         ),
         timer: Instant::now(),
         tried_groups: Vec::new(),
+        tried_patches: Vec::new(),
+        next_round: 0,
     };
     let outcome = run.execute()?;
     Ok(outcome)
@@ -124,6 +130,20 @@ struct FixRun<'a> {
     timer: Instant,
     /// Hunk sets already searched by `revert_hunks`, so a later round does not repeat them.
     tried_groups: Vec<Vec<usize>>,
+    /// Patches (new file contents) already validated, so a later round does not measure them
+    /// again.
+    tried_patches: Vec<std::collections::BTreeMap<std::path::PathBuf, String>>,
+    /// The next patch round to run (rounds continue after a combination fails to confirm).
+    next_round: u32,
+}
+
+/// Patches that held up together in the confirmation round.
+struct Confirmed {
+    accepted: Vec<(Candidate, Validation)>,
+    /// All of them in one candidate.
+    combined: Candidate,
+    /// The combination against head, in its independent round.
+    confirmation: Validation,
 }
 
 /// The culprit commit and what localization made of it.
@@ -137,12 +157,22 @@ struct Diagnosis {
 }
 
 impl<'a> FixRun<'a> {
+    /// Adds the time since the last stage ended to `stage` (a stage can run more than once:
+    /// patch rounds resume after a failed confirmation).
     fn stage_done(&mut self, stage: &str) {
         let seconds = self.timer.elapsed().as_secs_f64();
-        self.report.stage_timings.push(StageTiming {
-            stage: stage.to_string(),
-            seconds,
-        });
+        match self
+            .report
+            .stage_timings
+            .iter_mut()
+            .find(|t| t.stage == stage)
+        {
+            Some(timing) => timing.seconds += seconds,
+            None => self.report.stage_timings.push(StageTiming {
+                stage: stage.to_string(),
+                seconds,
+            }),
+        }
         self.timer = Instant::now();
     }
 
@@ -244,20 +274,33 @@ impl<'a> FixRun<'a> {
             "candidate",
             Checkout::create(self.repo, "candidate", self.head_oid)?,
         ));
-        let accepted = self.search(&mut head, &mut cand, &diagnosis, &regressed, &test_command)?;
-        self.stage_done("patch");
-        if accepted.is_empty() {
-            return Ok(self.finish(FixOutcome::NoFix));
+        // A round's accepted patches must hold up, combined, in an independent round; when
+        // they do not (one lucky measurement), the search goes on with the next round.
+        loop {
+            let accepted =
+                self.search(&mut head, &mut cand, &diagnosis, &regressed, &test_command)?;
+            self.stage_done("patch");
+            if accepted.is_empty() {
+                return Ok(self.finish(FixOutcome::NoFix));
+            }
+            let Some((combined, confirmation)) =
+                self.confirm(&mut head, &mut cand, &accepted, &regressed, &test_command)?
+            else {
+                continue;
+            };
+            return self.conclude(
+                base,
+                cand,
+                Confirmed {
+                    accepted,
+                    combined,
+                    confirmation,
+                },
+                &regressed,
+                &head_samples,
+                &test_command,
+            );
         }
-        self.conclude(
-            base,
-            head,
-            cand,
-            accepted,
-            &regressed,
-            &head_samples,
-            &test_command,
-        )
     }
 
     /// Bisect to the culprit, profile it against its parent, and intersect the two.
@@ -421,7 +464,9 @@ impl<'a> FixRun<'a> {
     ) -> Result<Vec<(Candidate, Validation)>, EngineError> {
         let rounds = self.config.gate.max_attempts.max(1);
         let mut accepted = Vec::new();
-        for round in 0..rounds {
+        while self.next_round < rounds {
+            let round = self.next_round;
+            self.next_round += 1;
             let widen = round > 0;
             ctx_stage(self.ctx, &format!("patch round {} of {rounds}", round + 1));
             if let Some(found) =
@@ -434,9 +479,11 @@ impl<'a> FixRun<'a> {
                 if accepted
                     .iter()
                     .any(|(c, _): &(Candidate, Validation)| overlaps(c, &candidate))
+                    || self.tried_patches.contains(&candidate.files)
                 {
                     continue;
                 }
+                self.tried_patches.push(candidate.files.clone());
                 let v = validate::validate(
                     self.ctx,
                     head,
@@ -554,6 +601,7 @@ impl<'a> FixRun<'a> {
         let head_dir = head.dir().to_path_buf();
         let total = diagnosis.hunks.len();
         let (ctx, fix_paths) = (self.ctx, &self.config.fix.paths);
+        let head_vs_base = head_changes(&self.report, regressed);
         let result = crate::ddmin::minimal_subset(
             pool.len(),
             DDMIN_BUDGET,
@@ -584,11 +632,19 @@ impl<'a> FixRun<'a> {
                         test_command,
                     )?,
                 };
+                // A set restores speed when it wins back a good part of the loss, not merely
+                // when it is measurably faster than head: otherwise one lucky measurement of an
+                // unrelated hunk ends the search far from the slow one.
                 let outcome = match v.outcome {
-                    AttemptOutcome::Accepted => crate::ddmin::Outcome::Restores,
-                    AttemptOutcome::NotFaster | AttemptOutcome::RegressedOther => {
-                        crate::ddmin::Outcome::DoesNot
+                    AttemptOutcome::Accepted
+                        if share_won_back(&v, &head_vs_base)
+                            .is_some_and(|won| won >= MIN_SHARE_RESTORED) =>
+                    {
+                        crate::ddmin::Outcome::Restores
                     }
+                    AttemptOutcome::Accepted
+                    | AttemptOutcome::NotFaster
+                    | AttemptOutcome::RegressedOther => crate::ddmin::Outcome::DoesNot,
                     _ => crate::ddmin::Outcome::Broken,
                 };
                 validations.push((subset.to_vec(), candidate, v));
@@ -846,42 +902,58 @@ impl<'a> FixRun<'a> {
         strategies::knobs::candidates(&knobs, &culprit.to_string(), &head_file)
     }
 
-    /// Combine the accepted patches, confirm the combination in an independent round against
-    /// head, attribute the gain, measure it against base, and commit it on a new branch.
-    #[allow(clippy::too_many_arguments)]
-    fn conclude(
-        mut self,
-        mut base: Site,
-        mut head: Site,
-        mut cand: CandidateSite,
-        accepted: Vec<(Candidate, Validation)>,
+    /// Combines the accepted patches and confirms the combination in an independent round
+    /// against head; None (with the evidence recorded) when it does not hold up.
+    fn confirm(
+        &mut self,
+        head: &mut Site,
+        cand: &mut CandidateSite,
+        accepted: &[(Candidate, Validation)],
         regressed: &[String],
-        head_samples: &Samples,
         test_command: &str,
-    ) -> Result<FixResult, EngineError> {
-        let ctx = self.ctx;
-        let combined = combine(&accepted);
-        ctx.progress
+    ) -> Result<Option<(Candidate, Validation)>, EngineError> {
+        let combined = combine(accepted);
+        self.ctx
+            .progress
             .stage("confirming the fix in an independent round");
         let confirmation = validate::validate(
-            ctx,
-            &mut head,
-            &mut cand,
+            self.ctx,
+            head,
+            cand,
             &combined,
             regressed,
             &self.config.fix.paths,
             test_command,
         )?;
-        if !confirmation.accepted() {
-            self.report.notes.push(format!(
-                "the accepted patches did not hold up in the confirmation round: {}",
-                confirmation.reason
-            ));
-            self.record(&combined, &confirmation);
-            self.stage_done("validate");
-            return Ok(self.finish(FixOutcome::NoFix));
-        }
         self.stage_done("validate");
+        if confirmation.accepted() {
+            return Ok(Some((combined, confirmation)));
+        }
+        self.report.notes.push(format!(
+            "the accepted patches did not hold up in the confirmation round: {}",
+            confirmation.reason
+        ));
+        self.record(&combined, &confirmation);
+        Ok(None)
+    }
+
+    /// Attribute the confirmed fix's gain, measure it against base, and commit it on a new
+    /// branch.
+    fn conclude(
+        mut self,
+        mut base: Site,
+        mut cand: CandidateSite,
+        confirmed: Confirmed,
+        regressed: &[String],
+        head_samples: &Samples,
+        test_command: &str,
+    ) -> Result<FixResult, EngineError> {
+        let ctx = self.ctx;
+        let Confirmed {
+            accepted,
+            combined,
+            confirmation,
+        } = confirmed;
 
         // The fixed build against base, for the before/after table and the recovered share.
         ctx.progress.stage("measuring the fix against base");
@@ -1143,6 +1215,38 @@ fn recovered(
     }
 }
 
+/// Head's change against base (positive: slower), in percent, for each regressed benchmark.
+fn head_changes(report: &Report, regressed: &[String]) -> Vec<(String, f64)> {
+    regressed
+        .iter()
+        .filter_map(|name| {
+            let b = report.benchmarks.iter().find(|b| &b.name == name)?;
+            Some((name.clone(), b.change_pct?))
+        })
+        .collect()
+}
+
+/// The smallest share (0..=1) of a regressed benchmark's loss that a validated candidate wins
+/// back: (head - candidate) / (head - base), from the candidate's change against head and head's
+/// change against base. None without a measurement or a loss to win back.
+fn share_won_back(v: &Validation, head_vs_base: &[(String, f64)]) -> Option<f64> {
+    let measurement = v.measurement.as_ref()?;
+    head_vs_base
+        .iter()
+        .map(|(name, loss_pct)| {
+            let vs_head = measurement
+                .benchmarks
+                .iter()
+                .find(|b| &b.name == name)?
+                .change_pct?;
+            // base/head = 1 / (1 + loss); what is lost is 1 - base/head of head's time.
+            let lost = 1.0 - 1.0 / (1.0 + loss_pct / 100.0);
+            (lost > 0.0).then(|| (-vs_head / 100.0) / lost)
+        })
+        .try_fold(f64::INFINITY, |min, share| share.map(|s| min.min(s)))
+        .filter(|s| s.is_finite())
+}
+
 fn default_branch_name(head_sha: &str) -> String {
     format!("perf-fixer/fix-{}", &head_sha[..head_sha.len().min(10)])
 }
@@ -1161,4 +1265,61 @@ fn relative_source(file: &str, site: &Site) -> Option<String> {
     let rest = &text[idx + 1..];
     let rel = rest.split_once('/')?.1;
     site.dir().join(rel).exists().then(|| rel.to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use perf_fixer_core::report::{BenchVerdict, BenchmarkReport};
+
+    fn validation_with_change(vs_head_pct: f64) -> Validation {
+        Validation {
+            outcome: AttemptOutcome::Accepted,
+            reason: String::new(),
+            measurement: Some(Measurement {
+                a: Samples::default(),
+                b: Samples::default(),
+                benchmarks: vec![BenchmarkReport {
+                    name: "words".into(),
+                    unit: "ns".into(),
+                    base: None,
+                    head: None,
+                    change_pct: Some(vs_head_pct),
+                    change_ci_low_pct: None,
+                    change_ci_high_pct: None,
+                    p_value: None,
+                    verdict: BenchVerdict::Improved,
+                }],
+                pairs: 8,
+                budget_exhausted: false,
+            }),
+            change_vs_head_pct: Some(vs_head_pct),
+        }
+    }
+
+    #[test]
+    fn a_full_recovery_wins_back_the_whole_loss() {
+        // Head is twice as slow as base; halving head's time is all of the loss.
+        let loss = vec![("words".to_string(), 100.0)];
+        let won = share_won_back(&validation_with_change(-50.0), &loss).unwrap();
+        assert!((won - 1.0).abs() < 1e-9, "{won}");
+    }
+
+    #[test]
+    fn a_small_gain_on_a_large_regression_is_a_small_share() {
+        // Twenty times slower: 15% faster than head wins back about 16% of the loss, far from
+        // restoring speed.
+        let loss = vec![("words".to_string(), 1900.0)];
+        let won = share_won_back(&validation_with_change(-15.0), &loss).unwrap();
+        assert!((0.15..0.17).contains(&won), "{won}");
+        assert!(won < MIN_SHARE_RESTORED);
+    }
+
+    #[test]
+    fn the_worst_benchmark_decides_and_a_missing_one_gives_none() {
+        let loss = vec![("words".to_string(), 100.0), ("other".to_string(), 100.0)];
+        assert_eq!(share_won_back(&validation_with_change(-50.0), &loss), None);
+        assert_eq!(share_won_back(&validation_with_change(-50.0), &[]), None);
+    }
 }
