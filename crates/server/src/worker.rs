@@ -732,6 +732,12 @@ impl Worker {
                 }
             })
         };
+        // Carried into the job's events (failed jobs too) and result: the job page warns.
+        if self.config.sandbox == SandboxMode::None {
+            let message = "sandbox = \"none\": repository code runs WITHOUT isolation";
+            let data = json!({ "sandbox": "none" });
+            self.event(job.id, "sandbox", message, Some(data)).await;
+        }
         let request = FixRequest {
             repo: cache.path.clone(),
             base: base_sha.clone(),
@@ -772,7 +778,8 @@ impl Worker {
             .publish(job, inst, &cache, &target, &result, &token)
             .await?;
         self.metrics.stage("publish", stage.elapsed());
-        let mut value = json!({ "outcome": outcome_name(result.outcome), "report": result.report });
+        let mut value = json!({ "outcome": outcome_name(result.outcome), "report": result.report,
+            "sandbox": self.config.sandbox.to_string() });
         if let Some(url) = outcome {
             value["pull_request"] = json!(url);
         }
