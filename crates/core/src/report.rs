@@ -162,6 +162,10 @@ pub struct Report {
     /// widened localization, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The call stacks of the profiled benchmark at the culprit's parent and at the culprit,
+    /// for a differential flame graph (absent when there was no culprit or profiling failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flame_graph: Option<FlameGraphData>,
 }
 
 impl Report {
@@ -187,6 +191,7 @@ impl Report {
             attempts: Vec::new(),
             stage_timings: Vec::new(),
             notes: Vec::new(),
+            flame_graph: None,
         }
     }
 }
@@ -258,4 +263,79 @@ pub struct StageTiming {
     /// `measure`, `bisect`, `profile`, `localize`, `patch`, `validate`, `report`.
     pub stage: String,
     pub seconds: f64,
+}
+
+/// Folded call stacks of both profiles, heaviest first and capped (the engine keeps at most a
+/// few hundred stacks of bounded depth, see `perf_fixer_engine::profiling`), with frame names
+/// stored once: what a differential flame graph needs and no more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlameGraphData {
+    /// What the costs count: `samples` (perf) or `instructions` (callgrind).
+    pub unit: String,
+    /// `perf` (sampled call stacks) or `callgrind` (stacks rebuilt from caller-callee costs,
+    /// an approximation: a function's callees are assumed to cost the same share whoever
+    /// calls it).
+    pub source: String,
+    /// Every frame name the stacks use, once.
+    pub frames: Vec<String>,
+    /// The culprit's parent.
+    pub before: Vec<FoldedStack>,
+    /// The culprit.
+    pub after: Vec<FoldedStack>,
+    /// Cost of the stacks left out by the cap, per side, so that shares stay honest.
+    #[serde(default)]
+    pub before_omitted: u64,
+    #[serde(default)]
+    pub after_omitted: u64,
+}
+
+/// One call stack and its cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedStack {
+    /// Indexes into [`FlameGraphData::frames`], outermost caller first.
+    pub frames: Vec<u32>,
+    pub cost: u64,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn rev(sha: &str) -> RevInfo {
+        RevInfo {
+            rev: sha.into(),
+            sha: sha.into(),
+        }
+    }
+
+    #[test]
+    fn flame_graph_is_optional_both_ways() {
+        let report = Report::new(Verdict::Regression, rev("a"), rev("b"), Vec::new());
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(json.get("flame_graph").is_none(), "{json}");
+        // A report stored before the field existed still reads.
+        let old: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(old.flame_graph, None);
+
+        let mut report = report;
+        report.flame_graph = Some(FlameGraphData {
+            unit: "samples".into(),
+            source: "perf".into(),
+            frames: vec!["main".into(), "parse".into()],
+            before: vec![FoldedStack {
+                frames: vec![0, 1],
+                cost: 3,
+            }],
+            after: vec![FoldedStack {
+                frames: vec![0, 1],
+                cost: 9,
+            }],
+            before_omitted: 0,
+            after_omitted: 1,
+        });
+        let json = serde_json::to_string(&report).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+    }
 }
