@@ -347,7 +347,10 @@ pub fn parse_callgrind(text: &str) -> Result<Profile, ProfileError> {
         });
     }
     let total = parser.total;
-    Ok(parser.acc.finish("instructions", total, true))
+    let mut profile = parser.acc.finish("instructions", total, true);
+    // callgrind keeps no stacks: rebuild them from the call graph.
+    profile.stacks = super::stacks_from_calls(&profile.functions, &profile.calls);
+    Ok(profile)
 }
 
 #[cfg(test)]
@@ -421,6 +424,26 @@ fn=(3)
         let memcpy = profile.function("memcpy").unwrap();
         assert_eq!(memcpy.file, None);
         assert_eq!(profile.functions[0].function, "app::helper");
+    }
+
+    #[test]
+    fn stacks_rebuilt_from_the_call_graph() {
+        let profile = parse_callgrind(SMALL).unwrap();
+        let folded: Vec<String> = profile
+            .stacks
+            .iter()
+            .map(|s| format!("{} {}", s.frames.join(";"), s.cost))
+            .collect();
+        // helper costs 109 in all (100 own, 9 in memcpy) but 100 when work calls it: memcpy
+        // gets 9/109 of those 100.
+        assert_eq!(
+            folded,
+            vec![
+                "app::work;app::helper 92",
+                "app::work 65",
+                "app::work;app::helper;memcpy 8",
+            ]
+        );
     }
 
     #[test]

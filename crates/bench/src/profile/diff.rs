@@ -182,6 +182,7 @@ mod tests {
                 .collect(),
             calls: Vec::new(),
             lines: Vec::new(),
+            stacks: Vec::new(),
         }
     }
 

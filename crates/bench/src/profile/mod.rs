@@ -10,10 +10,12 @@
 mod callgrind;
 mod diff;
 mod perf;
+mod stacks;
 
 pub use callgrind::parse_callgrind;
 pub use diff::{FunctionDelta, diff_profiles};
 pub use perf::parse_perf_script;
+pub use stacks::{StackCost, stacks_from_calls};
 
 use std::path::Path;
 
@@ -51,6 +53,10 @@ pub struct Profile {
     /// a function's code into its callers, but its lines keep their file and number, so
     /// diff hunks can be matched against these directly. Sorted by file, then line.
     pub lines: Vec<LineCost>,
+    /// Whole call stacks, heaviest first, for flame graphs: perf's sampled stacks (inlined
+    /// frames included), or for callgrind stacks rebuilt from the call costs (see
+    /// [`stacks_from_calls`]). Empty in attributed profiles.
+    pub stacks: Vec<StackCost>,
 }
 
 /// Cost of one source line.
@@ -223,6 +229,7 @@ impl Profile {
             functions,
             calls,
             lines: self.lines.clone(),
+            stacks: Vec::new(),
         }
     }
 }
@@ -482,6 +489,7 @@ impl Accumulator {
             functions,
             calls,
             lines,
+            stacks: Vec::new(),
         }
     }
 }
@@ -567,6 +575,7 @@ mod tests {
                 call("core::iter::fold", "app::run::{{closure}}", 30),
             ],
             lines: Vec::new(),
+            stacks: Vec::new(),
         };
         let user = profile.attributed_to("app");
         let costs: Vec<(&str, u64)> = user

@@ -35,6 +35,7 @@
 
 use std::collections::HashSet;
 
+use super::stacks::StackCounter;
 use super::{Accumulator, Profile, ProfileError, clean_symbol};
 
 const FORMAT: &str = "perf script";
@@ -136,6 +137,7 @@ fn machine_frames(frames: &[Frame]) -> Vec<MachineFrame> {
 struct Samples {
     acc: Accumulator,
     total: u64,
+    stacks: StackCounter,
 }
 
 impl Samples {
@@ -145,6 +147,10 @@ impl Samples {
         }
         let machine = machine_frames(frames);
         self.total += 1;
+        // Every frame, inlined ones too: a flame graph should show the function whose code
+        // ran even when the compiler folded it into its caller.
+        self.stacks
+            .add(frames.iter().map(|f| f.symbol.as_str()), 1, clean_symbol);
         // Lines: the innermost location is where the sample landed; every location on the
         // stack (inlined frames included) was executing on its behalf.
         if let Some(leaf) = frames.first()
@@ -264,7 +270,9 @@ pub fn parse_perf_script(text: &str) -> Result<Profile, ProfileError> {
         });
     }
     let total = samples.total;
-    Ok(samples.acc.finish("samples", total, false))
+    let mut profile = samples.acc.finish("samples", total, false);
+    profile.stacks = samples.stacks.finish();
+    Ok(profile)
 }
 
 #[cfg(test)]
@@ -334,6 +342,29 @@ prof
         );
         let kernel = profile.function("set_pte_range").unwrap();
         assert_eq!((kernel.self_cost, kernel.file.clone()), (1, None));
+    }
+
+    #[test]
+    fn whole_stacks_outermost_first_with_inlined_frames() {
+        let profile = parse_perf_script(TWO_STYLES).unwrap();
+        let folded: Vec<String> = profile
+            .stacks
+            .iter()
+            .map(|s| format!("{} {}", s.frames.join(";"), s.cost))
+            .collect();
+        assert_eq!(
+            folded,
+            vec![
+                "[unknown];set_pte_range 1",
+                "prof::main;prof::parse::records;normalize;prof::parse::normalize 1",
+                "prof::main;prof::tally;<alloc::string::String as core::clone::Clone>::clone;\
+                 alloc::alloc::alloc;__GI___libc_malloc 1",
+            ]
+        );
+        let twice = format!("{TWO_STYLES}\n{TWO_STYLES}");
+        let profile = parse_perf_script(&twice).unwrap();
+        assert_eq!(profile.stacks.len(), 3);
+        assert!(profile.stacks.iter().all(|s| s.cost == 2));
     }
 
     #[test]
