@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 use perf_fixer_bench::profile::{self, Profile};
-use perf_fixer_core::report::SuspectReport;
+use perf_fixer_core::report::{FlameGraphData, SuspectReport};
 
 use crate::git::Checkout;
 use crate::localize::Suspect;
 use crate::measure::{Context, MeasureError, Site};
+
+mod flame;
+pub use flame::{MAX_DEPTH, MAX_FRAME_CHARS, MAX_NAME_BYTES, MAX_STACKS, flame_graph_data};
 
 /// Suspects kept: the functions that explain most of the growth.
 const MAX_SUSPECTS: usize = 8;
@@ -60,6 +63,9 @@ pub struct Findings {
     /// Functions outside the repository (std, dependencies) whose cost grew, with their share
     /// of the growth: the culprit may have started calling them.
     pub library: Vec<(String, f64)>,
+    /// Both profiles' call stacks, capped, for the report's differential flame graph (see
+    /// [`flame_graph_data`]); `None` when the profiles hold no stacks.
+    pub flame_graph: Option<FlameGraphData>,
 }
 
 /// Profiles `parent` and `culprit` and ranks what grew.
@@ -75,7 +81,9 @@ pub fn suspects(
     let before = profile_site(ctx, &before_site, &cargo_args)?;
     let after_site = Site::new("culprit", Checkout::create(repo, "culprit", culprit)?);
     let after = profile_site(ctx, &after_site, &cargo_args)?;
-    Ok(rank(&before, &after, before_site.dir(), after_site.dir()))
+    let mut findings = rank(&before, &after, before_site.dir(), after_site.dir());
+    findings.flame_graph = flame::flame_graph_data(&before, &after);
+    Ok(findings)
 }
 
 /// The suspects: functions of the repository's own code whose cost grew, largest first; and
@@ -141,6 +149,7 @@ fn rank(before: &Profile, after: &Profile, parent_root: &Path, culprit_root: &Pa
         suspects,
         reports,
         library,
+        flame_graph: None,
     }
 }
 
