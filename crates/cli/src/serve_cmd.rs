@@ -88,14 +88,10 @@ pub fn migrate(args: ServeArgs) -> u8 {
 /// The service logs JSON lines (one object per event, with the span fields: delivery and job
 /// IDs), at `info` unless `PERF_FIXER_LOG` says otherwise.
 pub fn init_json_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("PERF_FIXER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    use tracing_subscriber::util::SubscriberInitExt;
+    perf_fixer_server::logging::json_subscriber(
+        perf_fixer_server::logging::filter_from_env(),
+        std::io::stderr,
+    )
+    .init();
 }

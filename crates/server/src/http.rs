@@ -163,7 +163,7 @@ async fn handle_webhook(
             Outcome::Rejected("bad_request", "X-GitHub-Delivery is too long".to_owned()),
         );
     }
-    let span = tracing::info_span!("delivery", delivery = %delivery_id, event = %event_name);
+    let span = tracing::info_span!("delivery", delivery_id = %delivery_id, event = %event_name);
     let _enter = span.enter();
     // 3. Parse.
     let event = match parse_event(event_name, body) {
@@ -191,7 +191,7 @@ async fn handle_webhook(
     match stored {
         Ok(outcome) => (StatusCode::ACCEPTED, outcome),
         Err(err) => {
-            tracing::error!(delivery = %delivery_id, error = %err, "webhook not stored");
+            tracing::error!(parent: &span, error = %err, "webhook not stored");
             // 503 makes GitHub's redelivery (manual or automatic) worth trying later.
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -367,7 +367,7 @@ async fn enqueue(
                 Some(e) => format!("joined active job {}", e.job_id),
                 None => "queued".to_owned(),
             };
-            tracing::info!(delivery = %delivery.id, job = ?job_id, "{message}");
+            tracing::info!("{message}");
             Ok(Outcome::Done(label, message, job_id))
         }
     }

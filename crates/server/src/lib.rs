@@ -5,6 +5,7 @@
 pub mod decide;
 pub mod git;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod pages;
 mod replies;

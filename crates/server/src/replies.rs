@@ -27,12 +27,13 @@ pub fn spawn(state: AppState, task: ReplyTask) {
         tracing::debug!(repo = %task.repo, "no GitHub client: reply not posted");
         return;
     };
-    tokio::spawn(async move {
+    // Still in the delivery's span, so that its lines carry the delivery_id.
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
         if let Err(err) = post(&state, &github, &task).await {
             state.metrics.github_call("reply", true);
             tracing::warn!(repo = %task.repo, issue = task.issue_number, error = %err, "could not post a reply");
         }
-    });
+    }));
 }
 
 async fn post(

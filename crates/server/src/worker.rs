@@ -258,7 +258,7 @@ impl Worker {
             return Ok(None);
         };
         let id = job.id;
-        let span = tracing::info_span!("job", job = id, repo = %job.repo);
+        let span = tracing::info_span!("job", job_id = id, repo = %job.repo);
         let _ = tracing::Instrument::instrument(self.run_job(job, shutdown), span).await;
         Ok(Some(id))
     }
@@ -276,7 +276,8 @@ impl Worker {
             Arc::clone(&lost),
             Arc::clone(&stopping),
         );
-        let task = tokio::spawn(async move {
+        // In the job's span, so that its lines carry the job_id.
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let mut shutdown = shutdown;
             let mut shutdown_at: Option<Instant> = None;
             let mut tick = tokio::time::interval(
@@ -322,7 +323,7 @@ impl Worker {
                     Err(err) => tracing::warn!(job = job_id, error = %err, "heartbeat failed"),
                 }
             }
-        });
+        }));
         Lease {
             cancel,
             cancelled,
@@ -679,7 +680,10 @@ impl Worker {
             let base = target.base_sha.clone();
             let pr = target.pr_number;
             let token = token.clone();
+            // Blocking threads do not inherit the job's span: enter it there.
+            let span = tracing::Span::current();
             tokio::task::spawn_blocking(move || -> Result<(RepoCache, String, String), GitError> {
+                let _in_job = span.enter();
                 let cache = RepoCache::open(&workdir, &repo, &remote)?;
                 let base_rev = base.split('~').next().unwrap_or(&base).to_owned();
                 let need: Vec<&str> = [head.as_str(), base_rev.as_str()]
@@ -753,7 +757,9 @@ impl Worker {
                 scrubber
             },
         };
+        let span = tracing::Span::current();
         let result = tokio::task::spawn_blocking(move || {
+            let _in_job = span.enter();
             let progress = EventProgress { tx };
             perf_fixer_engine::fix::fix(&request, &progress)
         })
@@ -912,7 +918,9 @@ impl Worker {
                     let branch = branch.clone();
                     let token = token.clone();
                     let _ = path;
+                    let span = tracing::Span::current();
                     tokio::task::spawn_blocking(move || {
+                        let _in_job = span.enter();
                         RepoCache::open(&workdir, &repo, &remote)?
                             .push_branch(&branch, Some(&token))
                     })
