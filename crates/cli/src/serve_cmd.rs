@@ -40,7 +40,11 @@ fn finish(result: Result<(), perf_fixer_server::service::ServiceError>) -> u8 {
 }
 
 pub fn serve(args: ServeArgs) -> u8 {
-    let settings = match settings(&args.service, Role::Serve) {
+    let service = args.service.with_default_app_env_file();
+    if service.setup {
+        return setup(&service);
+    }
+    let settings = match settings(&service, Role::Serve) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -54,8 +58,30 @@ pub fn serve(args: ServeArgs) -> u8 {
     )))
 }
 
+/// Setup mode (`PERF_FIXER_SETUP=1`): only /setup, to register the GitHub App. Chosen
+/// explicitly, never because App settings are missing: a server whose secrets failed to mount
+/// must stop with exit 2, not open a registration page to the internet.
+fn setup(service: &ServiceArgs) -> u8 {
+    let settings = match service.validate_setup() {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("perf-fixer: {err}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    finish(rt.block_on(perf_fixer_server::setup::serve(
+        settings,
+        perf_fixer_server::service::shutdown_signal(),
+    )))
+}
+
 pub fn worker(args: ServeArgs) -> u8 {
-    let settings = match settings(&args.service, Role::Worker) {
+    let service = args.service.with_default_app_env_file();
+    let settings = match settings(&service, Role::Worker) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -2,6 +2,7 @@
 //! that claim jobs and drive the engine.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod app_env;
 pub mod decide;
 pub mod git;
 pub mod http;
@@ -11,6 +12,7 @@ pub mod pages;
 mod replies;
 pub mod service;
 pub mod settings;
+pub mod setup;
 pub mod worker;
 
 pub use http::{AppState, BODY_LIMIT, router};

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 use secrecy::SecretString;
 
+use crate::app_env::AppEnv;
+
 /// The raw settings as given; validated by [`ServiceArgs::validate`].
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServiceArgs {
@@ -46,6 +48,24 @@ pub struct ServiceArgs {
     /// Sandbox for repository commands: bwrap, or none (unsafe).
     #[arg(long, env = "PERF_FIXER_SANDBOX", default_value = "bwrap")]
     pub sandbox: String,
+    /// Setup mode (`serve` only): no App yet; serve only /setup, which registers one on GitHub
+    /// and writes its settings to PERF_FIXER_APP_ENV_FILE. Needs PERF_FIXER_PUBLIC_URL.
+    #[arg(
+        long,
+        env = "PERF_FIXER_SETUP",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub setup: bool,
+    /// The App settings file: /setup writes it; serve and worker read the App settings left
+    /// unset from it. Default: $XDG_CONFIG_HOME/perf-fixer/app.env (~/.config/...).
+    #[arg(long, env = "PERF_FIXER_APP_ENV_FILE")]
+    pub app_env_file: Option<PathBuf>,
+    /// GitHub's web root, where /setup sends the App manifest (GitHub Enterprise: https://HOST).
+    #[arg(long, env = "GITHUB_WEB_URL", default_value = "https://github.com")]
+    pub github_web_url: String,
 }
 
 /// What a process is started for decides which settings it needs.
@@ -84,6 +104,17 @@ pub struct GitHubSettings {
     pub private_key_pem: SecretString,
     pub webhook_secrets: Vec<SecretString>,
     pub api_url: String,
+}
+
+/// Validated settings of setup mode ([`ServiceArgs::validate_setup`]).
+#[derive(Debug, Clone)]
+pub struct SetupSettings {
+    pub listen: SocketAddr,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub github_web_url: String,
+    pub github_api_url: String,
+    pub app_env_file: PathBuf,
 }
 
 /// Every problem found, one per line, each naming the variable and what to do.
@@ -187,14 +218,98 @@ impl ServiceArgs {
         })
     }
 
+    /// `app_env_file` set to its default when not given (the command line does this; tests
+    /// leave it unset so that no file of the machine is read).
+    pub fn with_default_app_env_file(mut self) -> Self {
+        if self.app_env_file.is_none() {
+            self.app_env_file = Some(default_app_env_file());
+        }
+        self
+    }
+
+    /// Setup mode needs only where to listen, the public URL GitHub sends the browser back to,
+    /// GitHub's URLs and where to write the App settings; no database and no App yet.
+    pub fn validate_setup(&self) -> Result<SetupSettings, SettingsError> {
+        let mut problems = Vec::new();
+        let listen = self.listen.parse::<SocketAddr>();
+        if listen.is_err() {
+            problems.push(format!(
+                "PERF_FIXER_LISTEN='{}' is not an address like 127.0.0.1:8080",
+                self.listen
+            ));
+        }
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        match public_url {
+            None => problems.push(
+                "PERF_FIXER_PUBLIC_URL is not set: setup mode (PERF_FIXER_SETUP) needs the public https URL GitHub reaches this server at, e.g. https://perf-fixer.example.com".to_string(),
+            ),
+            Some(url) if !is_http_url(url) || url.contains(['?', '#']) => problems.push(format!(
+                "PERF_FIXER_PUBLIC_URL='{url}' must be an http(s) URL without query or fragment"
+            )),
+            Some(_) => {}
+        }
+        for (name, url) in [
+            ("GITHUB_WEB_URL", &self.github_web_url),
+            ("GITHUB_API_URL", &self.github_api_url),
+        ] {
+            if !is_http_url(url) {
+                problems.push(format!("{name}='{url}' must be an http(s) URL"));
+            }
+        }
+        if self.app_env_file.is_none() {
+            problems.push(
+                "PERF_FIXER_APP_ENV_FILE is not set: the file /setup writes the App settings to"
+                    .to_string(),
+            );
+        }
+        let (Ok(listen), Some(public_url), Some(app_env_file), true) = (
+            listen,
+            public_url,
+            self.app_env_file.clone(),
+            problems.is_empty(),
+        ) else {
+            return Err(SettingsError { problems });
+        };
+        Ok(SetupSettings {
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            github_web_url: self.github_web_url.trim_end_matches('/').to_string(),
+            github_api_url: self.github_api_url.trim_end_matches('/').to_string(),
+            app_env_file,
+        })
+    }
+
+    /// The App settings file, when one is configured and exists.
+    fn app_env(&self, problems: &mut Vec<String>) -> Option<(AppEnv, String)> {
+        let path = self.app_env_file.as_deref()?;
+        match crate::app_env::read(path) {
+            Ok(Some(env)) => Some((env, format!(" (nor in {})", path.display()))),
+            Ok(None) => None,
+            Err(message) => {
+                problems.push(format!("PERF_FIXER_APP_ENV_FILE={message}"));
+                None
+            }
+        }
+    }
+
     fn github_settings(&self, role: Role, problems: &mut Vec<String>) -> Option<GitHubSettings> {
         let before = problems.len();
-        let app_id = match self.github_app_id.as_deref().map(str::trim) {
+        // The environment and flags win over the file /setup wrote.
+        let (file, nor_in_file) = self.app_env(problems).unwrap_or_default();
+        let app_id_text = self
+            .github_app_id
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or(file.app_id);
+        let app_id = match app_id_text.as_deref().map(str::trim) {
             None | Some("") => {
-                problems.push(
-                    "GITHUB_APP_ID is not set: the App's numeric ID from its settings page"
-                        .to_string(),
-                );
+                problems.push(format!(
+                    "GITHUB_APP_ID is not set{nor_in_file}: the App's numeric ID from its settings page, or register an App with PERF_FIXER_SETUP=1"
+                ));
                 None
             }
             Some(text) => match text.parse::<u64>() {
@@ -205,7 +320,11 @@ impl ServiceArgs {
                 }
             },
         };
-        let key = match (&self.github_private_key, &self.github_private_key_path) {
+        let key_path = self
+            .github_private_key_path
+            .clone()
+            .or(file.private_key_path);
+        let key = match (&self.github_private_key, &key_path) {
             (Some(pem), _) if !pem.trim().is_empty() => Some(pem.clone()),
             (_, Some(path)) => match std::fs::read_to_string(path) {
                 Ok(pem) => Some(pem),
@@ -218,9 +337,9 @@ impl ServiceArgs {
                 }
             },
             _ => {
-                problems.push(
-                    "neither GITHUB_PRIVATE_KEY_PATH nor GITHUB_PRIVATE_KEY is set: give the App's private key (PEM)".to_string(),
-                );
+                problems.push(format!(
+                    "neither GITHUB_PRIVATE_KEY_PATH nor GITHUB_PRIVATE_KEY is set{nor_in_file}: give the App's private key (PEM)"
+                ));
                 None
             }
         };
@@ -229,8 +348,12 @@ impl ServiceArgs {
         {
             problems.push("the GitHub App private key is not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)".to_string());
         }
-        let secrets: Vec<SecretString> = self
+        let secret_text = self
             .github_webhook_secret
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or(file.webhook_secret);
+        let secrets: Vec<SecretString> = secret_text
             .as_deref()
             .unwrap_or("")
             .split(',')
@@ -239,11 +362,9 @@ impl ServiceArgs {
             .map(|s| SecretString::from(s.to_string()))
             .collect();
         if role == Role::Serve && secrets.is_empty() {
-            problems.push("GITHUB_WEBHOOK_SECRET is not set: the webhook secret of the App (comma-separated for rotation)".to_string());
+            problems.push(format!("GITHUB_WEBHOOK_SECRET is not set{nor_in_file}: the webhook secret of the App (comma-separated for rotation)"));
         }
-        if !(self.github_api_url.starts_with("https://")
-            || self.github_api_url.starts_with("http://"))
-        {
+        if !is_http_url(&self.github_api_url) {
             problems.push(format!(
                 "GITHUB_API_URL='{}' must be an http(s) URL",
                 self.github_api_url
@@ -259,6 +380,22 @@ impl ServiceArgs {
             api_url: self.github_api_url.trim_end_matches('/').to_string(),
         })
     }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
+}
+
+/// `$XDG_CONFIG_HOME/perf-fixer/app.env`, else `~/.config/perf-fixer/app.env`: settings, not
+/// cache, so not under the work directory.
+pub fn default_app_env_file() -> PathBuf {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("perf-fixer")
+        .join("app.env")
 }
 
 fn default_workdir() -> PathBuf {
@@ -369,5 +506,142 @@ mod tests {
             text.contains("GITHUB_PRIVATE_KEY_PATH=/nonexistent/key.pem"),
             "{text}"
         );
+    }
+
+    fn setup_args() -> ServiceArgs {
+        ServiceArgs {
+            listen: "0.0.0.0:8080".into(),
+            public_url: Some("https://pf.example.org/".into()),
+            github_web_url: "https://github.com".into(),
+            github_api_url: "https://api.github.com".into(),
+            app_env_file: Some("/etc/perf-fixer/app.env".into()),
+            setup: true,
+            ..ServiceArgs::default()
+        }
+    }
+
+    #[test]
+    fn setup_mode_needs_no_database_and_no_app() {
+        let s = setup_args().validate_setup().unwrap();
+        assert_eq!(s.public_url, "https://pf.example.org");
+        assert_eq!(s.app_env_file, PathBuf::from("/etc/perf-fixer/app.env"));
+        assert_eq!(s.github_web_url, "https://github.com");
+    }
+
+    #[test]
+    fn setup_mode_lists_every_problem_at_once() {
+        let args = ServiceArgs {
+            listen: "nowhere".into(),
+            public_url: None,
+            github_web_url: "github.com".into(),
+            app_env_file: None,
+            ..setup_args()
+        };
+        let err = args.validate_setup().unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "PERF_FIXER_LISTEN",
+            "PERF_FIXER_PUBLIC_URL",
+            "GITHUB_WEB_URL",
+            "PERF_FIXER_APP_ENV_FILE",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+        assert_eq!(err.problems.len(), 4, "{text}");
+        let args = ServiceArgs {
+            public_url: Some("https://pf.example.org/?x=1".into()),
+            ..setup_args()
+        };
+        assert!(args.validate_setup().is_err());
+    }
+
+    #[test]
+    fn setup_mode_is_a_flag_that_takes_an_optional_boolean() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            service: ServiceArgs,
+        }
+        use clap::Parser as _;
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("perf-fixer").chain(args.iter().copied()))
+                .unwrap()
+                .service
+                .setup
+        };
+        assert!(!parse(&[]));
+        assert!(parse(&["--setup"]));
+        assert!(parse(&["--setup=1"]));
+        assert!(parse(&["--setup=true"]));
+        assert!(!parse(&["--setup=0"]));
+        assert!(!parse(&["--setup=false"]));
+    }
+
+    fn written_app_env(dir: &std::path::Path) -> PathBuf {
+        let env = dir.join("app.env");
+        crate::app_env::write(
+            &env,
+            &crate::app_env::NewAppSettings {
+                app_id: 4242,
+                private_key_pem: &SecretString::from(PEM),
+                webhook_secret: &SecretString::from("from-file"),
+                comment: "test",
+            },
+        )
+        .unwrap();
+        env
+    }
+
+    #[test]
+    fn serve_reads_the_app_settings_setup_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServiceArgs {
+            github_app_id: None,
+            github_private_key: None,
+            github_webhook_secret: None,
+            app_env_file: Some(written_app_env(dir.path())),
+            ..complete()
+        };
+        let gh = args.validate(Role::Serve).unwrap().github.unwrap();
+        assert_eq!(gh.app_id, 4242);
+        assert_eq!(gh.private_key_pem.expose_secret(), PEM);
+        assert_eq!(gh.webhook_secrets.len(), 1);
+        assert_eq!(gh.webhook_secrets[0].expose_secret(), "from-file");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_app_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServiceArgs {
+            app_env_file: Some(written_app_env(dir.path())),
+            ..complete()
+        };
+        let gh = args.validate(Role::Serve).unwrap().github.unwrap();
+        assert_eq!(gh.app_id, 42);
+        assert_eq!(gh.webhook_secrets[1].expose_secret(), "new");
+    }
+
+    #[test]
+    fn a_missing_setting_names_the_app_env_file_it_was_looked_for_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("app.env");
+        std::fs::write(&env, "# empty\n").unwrap();
+        let args = ServiceArgs {
+            github_app_id: None,
+            app_env_file: Some(env.clone()),
+            ..complete()
+        };
+        let text = args.validate(Role::Serve).unwrap_err().to_string();
+        assert!(
+            text.contains(&format!(
+                "GITHUB_APP_ID is not set (nor in {})",
+                env.display()
+            )),
+            "{text}"
+        );
+        std::fs::write(&env, "no equals sign\n").unwrap();
+        let text = args.validate(Role::Serve).unwrap_err().to_string();
+        assert!(text.contains("PERF_FIXER_APP_ENV_FILE="), "{text}");
+        assert!(text.contains("app.env:1"), "{text}");
     }
 }
