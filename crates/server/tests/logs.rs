@@ -1,7 +1,7 @@
 //! The service's JSON logs, with the subscriber the binary installs: every line perf-fixer
-//! writes while it handles a delivery carries the delivery's `delivery_id`, and every line it
-//! writes while a worker runs a job (the engine's too, from its blocking threads) carries the
-//! job's `job_id`.
+//! writes while it handles a delivery (its background reply included) carries the delivery's
+//! `delivery_id`, and every line it writes while a worker runs a job (the engine's too, from
+//! its blocking threads) carries the job's `job_id`.
 //!
 //! The subscriber is global (engine lines come from other threads), so this file holds one
 //! test: nothing else logs into the capture meanwhile.
@@ -117,6 +117,46 @@ async fn every_line_of_a_delivery_and_of_a_job_carries_its_id(pool: PgPool) {
         assert_eq!(
             span_field(line, "delivery_id"),
             Some(Value::from("d-logs-1")),
+            "a line of the delivery without its delivery_id: {line}"
+        );
+    }
+
+    // A reply posted in the background, after the answer, fails (the repository is unknown to
+    // GitHub): that line too belongs to its delivery.
+    let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri()).unwrap();
+    let replying = support::state(pool.clone(), Some(github));
+    let before = logs.len();
+    let sent = send(
+        &replying,
+        signed(
+            "issue_comment",
+            "d-logs-2",
+            &comment("x/unknown", 3, "/perf-fix help", "eve", "NONE"),
+        ),
+    )
+    .await;
+    assert_eq!(sent.body["outcome"], "reply", "{}", sent.body);
+    let started = std::time::Instant::now();
+    let lines = loop {
+        let lines = logs.ours_since(before);
+        let failed = lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "could not post a reply");
+        if failed || started.elapsed() > std::time::Duration::from_secs(10) {
+            break lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "could not post a reply"),
+        "the failed reply is logged: {lines:#?}"
+    );
+    for line in &lines {
+        assert_eq!(
+            span_field(line, "delivery_id"),
+            Some(Value::from("d-logs-2")),
             "a line of the delivery without its delivery_id: {line}"
         );
     }
