@@ -396,6 +396,7 @@ impl<'a> FixRun<'a> {
             }
         };
         self.report.suspects = findings.reports.clone();
+        self.report.flame_graph = findings.flame_graph.clone();
         let suspects = self.widen_to_functions(culprit, findings.suspects);
         self.stage_done("profile");
 
