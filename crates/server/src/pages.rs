@@ -1,5 +1,9 @@
 //! Server-rendered job pages (no JavaScript): `GET /jobs` lists recent jobs, `GET /jobs/{id}`
-//! shows one job's state, its progress events, the before/after table and the patches.
+//! shows one job's state, its progress events, the before/after table, the culprit with a
+//! differential flame graph, the patches and their risk, and a loud warning when the job ran
+//! without the sandbox. Every string from a job, a report or a repository is escaped.
+
+mod flame;
 
 use std::fmt::Write as _;
 
@@ -7,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use perf_fixer_core::report::Report;
-use perf_fixer_store::Job;
+use perf_fixer_store::{Job, JobEvent, JobState};
 
 use crate::http::AppState;
 
@@ -29,7 +33,9 @@ pub fn esc(text: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
-.state-succeeded{color:#1a7f37}.state-failed{color:#cf222e}.state-running{color:#9a6700}";
+.state-succeeded{color:#1a7f37}.state-failed{color:#cf222e}.state-running{color:#9a6700}\
+.warning{background:#cf222e;color:#fff;font-weight:bold;font-size:1.2rem;padding:1rem;border-radius:6px}\
+.flame{overflow-x:auto}.flame #search,.flame #unzoom,.flame #matched{display:none}";
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
@@ -84,7 +90,11 @@ pub(crate) async fn job_page(State(state): State<AppState>, Path(id): Path<i64>)
     let Ok(events) = state.store.events(id).await else {
         return unavailable();
     };
-    let mut body = job_header(&job);
+    let mut body = String::new();
+    if ran_without_sandbox(&job, &events) {
+        body.push_str(SANDBOX_WARNING);
+    }
+    body.push_str(&job_header(&job));
     body.push_str("<h2>Progress</h2><table><tr><th>at</th><th>stage</th><th>message</th></tr>");
     for event in &events {
         let _ = write!(
@@ -96,15 +106,54 @@ pub(crate) async fn job_page(State(state): State<AppState>, Path(id): Path<i64>)
         );
     }
     body.push_str("</table>");
-    if let Some(report) = job
+    match job
         .result
         .as_ref()
         .and_then(|r| r.get("report").cloned().or_else(|| Some(r.clone())))
         .and_then(|r| serde_json::from_value::<Report>(r).ok())
     {
-        body.push_str(&report_html(&report));
+        Some(report) => body.push_str(&report_html(&report)),
+        None => {
+            let why = match job.state {
+                JobState::Queued | JobState::Running => "the job has not finished yet",
+                JobState::Succeeded => "the job finished without a report (nothing was measured)",
+                JobState::Failed | JobState::Cancelled => {
+                    "the job stopped before producing a report"
+                }
+            };
+            let _ = write!(
+                body,
+                "<h2>Flame graph</h2><p id=\"no-flame-graph\">No flame graph: {why}.</p>"
+            );
+        }
     }
     page(&format!("perf-fixer job #{id}"), &body).into_response()
+}
+
+const SANDBOX_WARNING: &str = "<div class=\"warning\" id=\"sandbox-warning\" role=\"alert\">\
+⚠ This job ran with <code>sandbox = \"none\"</code>: the repository's build, tests and \
+benchmarks ran WITHOUT isolation, with network access and the worker's files and processes \
+within reach. Only trust its results, and its fix, as far as you trust the repository's code.\
+</div>";
+
+/// The worker records the sandbox mode in the job result, and an event when it is off (so a
+/// job that failed midway warns too).
+fn ran_without_sandbox(job: &Job, events: &[JobEvent]) -> bool {
+    let in_result = job
+        .result
+        .as_ref()
+        .and_then(|r| r.get("sandbox"))
+        .and_then(|s| s.as_str())
+        == Some("none");
+    in_result
+        || events.iter().any(|e| {
+            e.stage == "sandbox"
+                && e.data
+                    .as_ref()
+                    .and_then(|d| d.get("sandbox"))
+                    .and_then(|s| s.as_str())
+                    == Some("none")
+        })
 }
 
 fn job_header(job: &Job) -> String {
@@ -167,6 +216,7 @@ fn report_html(report: &Report) -> String {
         );
     }
     out.push_str("</table>");
+    out.push_str(&culprit_html(report));
     if let Some(fix) = &report.fix {
         let _ = write!(
             out,
@@ -189,6 +239,70 @@ fn report_html(report: &Report) -> String {
         }
         out.push_str("</table>");
     }
+    if !report.notes.is_empty() {
+        out.push_str("<h2>Notes</h2><ul>");
+        for note in &report.notes {
+            let _ = write!(out, "<li>{}</li>", esc(note));
+        }
+        out.push_str("</ul>");
+    }
+    out
+}
+
+/// The culprit commit and the flame graph of its profile, or why there is none.
+fn culprit_html(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(culprit) = &report.culprit {
+        let _ = write!(
+            out,
+            "<h2>Culprit</h2><p>Commit <code>{}</code>: {}",
+            esc(&culprit.commit),
+            esc(&culprit.summary)
+        );
+        if let Some(function) = &culprit.function {
+            let _ = write!(out, "; in <code>{}</code>", esc(function));
+        }
+        if let Some(file) = &culprit.file {
+            let _ = write!(out, " (<code>{}</code>)", esc(file));
+        }
+        out.push_str("</p>");
+    }
+    out.push_str("<h2>Flame graph</h2>");
+    let why = match (&report.culprit, &report.flame_graph) {
+        (_, Some(data)) => match flame::differential_svg(data) {
+            Ok(svg) => {
+                let _ = write!(
+                    out,
+                    "<p>The regressed benchmark profiled at the culprit's parent and at the \
+                     culprit ({source}). Hover a frame for its cost.</p>\
+                     <div class=\"flame\" id=\"flame-graph\">{svg}</div>",
+                    source = esc(&data.source)
+                );
+                return out;
+            }
+            Err(err) => format!("the profile data could not be drawn ({err})"),
+        },
+        (None, None) => {
+            "no culprit commit was found (no regression, or the bisection did not settle on one), \
+             so nothing was profiled"
+                .to_owned()
+        }
+        (Some(_), None) => match report
+            .notes
+            .iter()
+            .find(|n| n.starts_with("profiling failed"))
+        {
+            Some(note) => format!("profiling gave no call stacks: {note}"),
+            None => "the report holds no profile data (profiling gave no call stacks, or the \
+                     job ran before perf-fixer kept them)"
+                .to_owned(),
+        },
+    };
+    let _ = write!(
+        out,
+        "<p id=\"no-flame-graph\">No flame graph: {}.</p>",
+        esc(&why)
+    );
     out
 }
 
