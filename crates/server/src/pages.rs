@@ -91,7 +91,7 @@ pub(crate) async fn job_page(State(state): State<AppState>, Path(id): Path<i64>)
         return unavailable();
     };
     let mut body = String::new();
-    if ran_without_sandbox(&job, &events) {
+    if ran_without_sandbox(job.result.as_ref(), &events) {
         body.push_str(SANDBOX_WARNING);
     }
     body.push_str(&job_header(&job));
@@ -138,10 +138,8 @@ within reach. Only trust its results, and its fix, as far as you trust the repos
 
 /// The worker records the sandbox mode in the job result, and an event when it is off (so a
 /// job that failed midway warns too).
-fn ran_without_sandbox(job: &Job, events: &[JobEvent]) -> bool {
-    let in_result = job
-        .result
-        .as_ref()
+fn ran_without_sandbox(result: Option<&serde_json::Value>, events: &[JobEvent]) -> bool {
+    let in_result = result
         .and_then(|r| r.get("sandbox"))
         .and_then(|s| s.as_str())
         == Some("none");
@@ -316,5 +314,99 @@ mod tests {
             esc("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    fn event(stage: &str, data: Option<serde_json::Value>) -> JobEvent {
+        JobEvent {
+            id: 1,
+            job_id: 1,
+            at: chrono::Utc::now(),
+            stage: stage.into(),
+            message: String::new(),
+            data,
+        }
+    }
+
+    #[test]
+    fn sandbox_off_is_read_from_the_result_or_an_event() {
+        let none = serde_json::json!({ "sandbox": "none" });
+        let bwrap = serde_json::json!({ "sandbox": "bwrap" });
+        assert!(ran_without_sandbox(Some(&none), &[]));
+        assert!(!ran_without_sandbox(Some(&bwrap), &[]));
+        assert!(!ran_without_sandbox(None, &[event("fetched", None)]));
+        // A job that failed after the engine started has no result, only the event.
+        assert!(ran_without_sandbox(
+            None,
+            &[event("sandbox", Some(none.clone()))]
+        ));
+        assert!(!ran_without_sandbox(None, &[event("engine", Some(none))]));
+    }
+
+    fn report() -> Report {
+        let rev = |sha: &str| perf_fixer_core::report::RevInfo {
+            rev: sha.into(),
+            sha: sha.into(),
+        };
+        Report::new(
+            perf_fixer_core::report::Verdict::Regression,
+            rev("a"),
+            rev("b"),
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn says_why_there_is_no_flame_graph() {
+        let mut report = report();
+        let html = culprit_html(&report);
+        assert!(html.contains("no culprit commit was found"), "{html}");
+
+        report.culprit = Some(perf_fixer_core::report::Culprit {
+            commit: "c0ffee".into(),
+            summary: "<b>bold</b> summary".into(),
+            file: Some("src/<x>.rs".into()),
+            function: Some("<script>f</script>".into()),
+            hunks: Vec::new(),
+        });
+        report
+            .notes
+            .push("profiling failed, localizing by the diff alone: perf <refused>".into());
+        let html = culprit_html(&report);
+        assert!(
+            html.contains("profiling gave no call stacks: profiling failed, localizing by the diff alone: perf &lt;refused&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>") && !html.contains("<b>") && !html.contains("<x>"));
+        assert!(html.contains("&lt;script&gt;f&lt;/script&gt;"), "{html}");
+
+        report.notes.clear();
+        let html = culprit_html(&report);
+        assert!(html.contains("the report holds no profile data"), "{html}");
+    }
+
+    #[test]
+    fn draws_the_flame_graph_when_the_report_has_stacks() {
+        let mut report = report();
+        report.flame_graph = Some(perf_fixer_core::report::FlameGraphData {
+            unit: "samples".into(),
+            source: "perf".into(),
+            frames: vec!["main".into(), "work".into()],
+            before: vec![perf_fixer_core::report::FoldedStack {
+                frames: vec![0, 1],
+                cost: 4,
+            }],
+            after: vec![perf_fixer_core::report::FoldedStack {
+                frames: vec![0, 1],
+                cost: 9,
+            }],
+            before_omitted: 0,
+            after_omitted: 0,
+        });
+        let html = culprit_html(&report);
+        assert!(
+            html.contains("<div class=\"flame\" id=\"flame-graph\"><svg"),
+            "{html}"
+        );
+        assert!(!html.contains("no-flame-graph"), "{html}");
     }
 }
