@@ -539,6 +539,32 @@ impl Store {
         .await
     }
 
+    /// Records the commits a job turned out to be about (a comment job is queued with the pull
+    /// request's ref as its head; its worker resolves the SHAs). False, with nothing changed,
+    /// when another active job already has this head for the same repository and trigger
+    /// (the one-active-job-per-key rule); [`StoreError::JobNotFound`] when there is no such job.
+    pub async fn set_job_shas(
+        &self,
+        job_id: i64,
+        head_sha: &str,
+        base_sha: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET head_sha = $2, base_sha = $3, updated_at = now() WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(head_sha)
+        .bind(base_sha)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(done) if done.rows_affected() == 0 => Err(StoreError::JobNotFound(job_id)),
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(StoreError::Database(e)),
+        }
+    }
+
     async fn set_id_column(
         &self,
         sql: &'static str,

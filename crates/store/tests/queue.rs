@@ -549,6 +549,40 @@ async fn events_and_github_ids_are_kept(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn a_comment_job_records_its_resolved_shas_unless_another_job_has_that_head(pool: PgPool) {
+    let store = Store::new(pool);
+    let placeholder = "refs/pull/7/head";
+    let comment = store
+        .enqueue(&NewJob::new(JobTrigger::Comment, "o/r", placeholder))
+        .await
+        .unwrap()
+        .job_id;
+    assert!(store.set_job_shas(comment, "h1", "b1").await.unwrap());
+    let job = store.job(comment).await.unwrap().unwrap();
+    assert_eq!(
+        (job.head_sha.as_str(), job.base_sha.as_deref()),
+        ("h1", Some("b1"))
+    );
+
+    // Another active comment job for the same pull request cannot take the same head: it
+    // keeps its placeholder.
+    let second = store
+        .enqueue(&NewJob::new(JobTrigger::Comment, "o/r", placeholder))
+        .await
+        .unwrap()
+        .job_id;
+    assert!(!store.set_job_shas(second, "h1", "b1").await.unwrap());
+    assert_eq!(
+        store.job(second).await.unwrap().unwrap().head_sha,
+        placeholder
+    );
+    assert!(matches!(
+        store.set_job_shas(second + 100, "h", "b").await,
+        Err(StoreError::JobNotFound(_))
+    ));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn listing_and_queue_depth(pool: PgPool) {
     let store = Store::new(pool);
     for i in 0..5 {
