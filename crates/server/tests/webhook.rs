@@ -150,6 +150,39 @@ async fn a_failing_gate_queues_one_job_and_a_redelivery_queues_nothing(pool: PgP
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn concurrent_deliveries_each_get_their_own_answer(pool: PgPool) {
+    // Deliveries arriving together are committed together; each still answers for itself.
+    let state = state(pool.clone(), None);
+    let heads: Vec<String> = (0..24).map(|i| format!("{i:040x}")).collect();
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let state = state.clone();
+            // Pairs of distinct deliveries for the same head, and every 8th one sent twice.
+            let payload = check_run("o/r", "gate:perf", "failure", &heads[i / 2], None);
+            let id = format!("d-{}", if i % 8 == 7 { i - 1 } else { i });
+            tokio::spawn(async move { send(&state, signed("check_run", &id, &payload)).await })
+        })
+        .collect();
+    let mut outcomes = std::collections::HashMap::new();
+    let mut job_ids = std::collections::HashSet::new();
+    for task in tasks {
+        let sent = task.await.unwrap();
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+        *outcomes
+            .entry(sent.body["outcome"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+        if let Some(id) = sent.body["job_id"].as_i64() {
+            job_ids.insert(id);
+        }
+    }
+    assert_eq!(outcomes.get("duplicate"), Some(&6), "{outcomes:?}");
+    assert_eq!(outcomes.get("queued"), Some(&42), "{outcomes:?}");
+    assert_eq!(job_ids.len(), 24, "one job per head");
+    assert_eq!(count(&pool, "jobs").await, 24);
+    assert_eq!(count(&pool, "deliveries").await, 42);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn passing_gates_other_checks_and_unknown_events_are_acknowledged_and_ignored(pool: PgPool) {
     let state = state(pool.clone(), None);
     for (i, (name, conclusion)) in [

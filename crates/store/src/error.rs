@@ -42,6 +42,25 @@ pub enum StoreError {
         "could not enqueue a job for {repo}@{head_sha}: the active job kept changing state; retry"
     )]
     EnqueueContended { repo: String, head_sha: String },
+
+    /// A delivery batch's transaction could not be started or committed: none of its
+    /// deliveries is known to be stored.
+    #[error(
+        "the webhook deliveries could not be committed: {reason}; GitHub's redelivery stores them (one already stored answers duplicate)"
+    )]
+    BatchFailed { reason: String },
+
+    /// A delivery id vanished (pruned) between the duplicate check and the insert; retrying
+    /// stores it.
+    #[error("delivery {delivery_id} was pruned while it was being recorded; retry")]
+    DeliveryRaced { delivery_id: String },
+
+    /// The store's delivery writer stopped before answering: the delivery may or may not be
+    /// stored.
+    #[error(
+        "the delivery writer stopped before delivery {delivery_id} was answered; redeliver it (if it was stored, the redelivery answers duplicate)"
+    )]
+    WriterStopped { delivery_id: String },
 }
 
 impl StoreError {

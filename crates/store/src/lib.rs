@@ -9,6 +9,7 @@
 
 mod deliveries;
 mod error;
+mod group_commit;
 mod installations;
 mod listener;
 mod model;
@@ -21,10 +22,11 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use error::StoreError;
+pub use group_commit::MAX_BATCH as MAX_DELIVERY_BATCH;
 pub use listener::{JOBS_CHANNEL, JobListener, Wake};
 pub use model::{
-    CancelTarget, Cancelled, Delivery, DeliveryOutcome, Enqueued, FailOutcome, Heartbeat,
-    Installation, InstallationRepo, Job, JobEvent, JobState, JobTrigger, NewDelivery,
+    CancelTarget, Cancelled, Delivery, DeliveryOutcome, DeliveryWrite, Enqueued, FailOutcome,
+    Heartbeat, Installation, InstallationRepo, Job, JobEvent, JobState, JobTrigger, NewDelivery,
     NewInstallation, NewJob, QueueDepth, Reaped, UnknownVariant,
 };
 pub use sqlx::PgPool;
@@ -94,11 +96,13 @@ impl Default for QueueConfig {
     }
 }
 
-/// The store: a pool plus the queue policy. Cheap to clone (the pool is shared).
+/// The store: a pool plus the queue policy. Cheap to clone (the pool and the delivery writer
+/// are shared).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
     config: QueueConfig,
+    writer: group_commit::DeliveryWriter,
 }
 
 impl Store {
@@ -107,7 +111,11 @@ impl Store {
     }
 
     pub fn with_config(pool: PgPool, config: QueueConfig) -> Self {
-        Store { pool, config }
+        Store {
+            pool,
+            config,
+            writer: group_commit::DeliveryWriter::default(),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -116,6 +124,10 @@ impl Store {
 
     pub fn config(&self) -> &QueueConfig {
         &self.config
+    }
+
+    pub(crate) fn writer(&self) -> &group_commit::DeliveryWriter {
+        &self.writer
     }
 
     /// A round trip to the database (for `/readyz`).

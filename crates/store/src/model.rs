@@ -185,6 +185,15 @@ pub struct NewDelivery {
     pub outcome: String,
 }
 
+/// A delivery to record with the job it asks for, if any (an item of
+/// [`Store::record_deliveries`](crate::Store::record_deliveries)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryWrite {
+    pub delivery: NewDelivery,
+    /// Queued (or the active job with its key joined) only when the delivery is new.
+    pub job: Option<NewJob>,
+}
+
 /// One row of `deliveries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Delivery {

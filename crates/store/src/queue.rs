@@ -25,17 +25,22 @@ use crate::model::{
 };
 use crate::{Store, StoreError};
 
-/// Wakes listeners for a committed job. Sent after the job's own (durable) commit and not
-/// inside it: a transaction that notifies holds Postgres' global notify lock through its WAL
-/// flush, which serialises every enqueue behind one fsync at a time. This statement commits
-/// asynchronously (nothing durable depends on it); a notification lost to a crash in between
-/// is caught by the workers' periodic re-scan.
-pub(crate) async fn notify_job(conn: &mut PgConnection, job_id: i64) -> Result<(), StoreError> {
+/// Wakes listeners for committed jobs (one notification per job, the id as payload). Sent
+/// after the jobs' own (durable) commit and not inside it: a transaction that notifies holds
+/// Postgres' global notify lock through its WAL flush, which would serialise every enqueue
+/// behind one fsync at a time. This statement commits asynchronously (nothing durable
+/// depends on it); a notification lost to a crash in between is caught by the workers'
+/// periodic re-scan.
+pub(crate) async fn notify_jobs<'e, E>(executor: E, job_ids: &[i64]) -> Result<(), StoreError>
+where
+    E: sqlx::PgExecutor<'e>,
+{
     sqlx::query(
-        "SELECT pg_notify('perf_fixer_jobs', $1::text), set_config('synchronous_commit', 'off', true)",
+        "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+         SELECT pg_notify('perf_fixer_jobs', id::text) FROM relaxed, unnest($1::bigint[]) AS id",
     )
-    .bind(job_id)
-    .execute(conn)
+    .bind(job_ids)
+    .execute(executor)
     .await?;
     Ok(())
 }
@@ -44,15 +49,12 @@ pub(crate) async fn notify_job(conn: &mut PgConnection, job_id: i64) -> Result<(
 /// and the look-up (each retry is a fresh attempt that normally succeeds).
 const ENQUEUE_RETRIES: usize = 5;
 
-pub(crate) async fn enqueue_on(
+async fn enqueue_on(
     conn: &mut PgConnection,
     job: &NewJob,
     default_max_attempts: i32,
 ) -> Result<Enqueued, StoreError> {
-    let queued_message = match &job.requested_by {
-        Some(who) => format!("queued by {} (requested by {who})", job.trigger),
-        None => format!("queued by {}", job.trigger),
-    };
+    let queued_message = crate::deliveries::queued_message(job);
     for _ in 0..ENQUEUE_RETRIES {
         let inserted: Option<i64> = sqlx::query_scalar(
             "WITH ins AS (
@@ -123,7 +125,7 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let enqueued = enqueue_on(&mut conn, job, self.config.default_max_attempts).await?;
         if enqueued.created {
-            notify_job(&mut conn, enqueued.job_id).await?;
+            notify_jobs(&mut *conn, &[enqueued.job_id]).await?;
         }
         Ok(enqueued)
     }

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use perf_fixer_store::{
-    DeliveryOutcome, InstallationRepo, JobTrigger, NewDelivery, NewInstallation, NewJob, Store,
-    StoreError, Wake,
+    DeliveryOutcome, DeliveryWrite, Enqueued, InstallationRepo, JobTrigger, NewDelivery,
+    NewInstallation, NewJob, Store, StoreError, Wake,
 };
 use sqlx::PgPool;
 
@@ -135,6 +135,189 @@ async fn a_failed_enqueue_leaves_no_delivery_behind(pool: PgPool) {
         count(&pool, "deliveries").await,
         0,
         "rolled back, so GitHub's redelivery can succeed"
+    );
+}
+
+fn write(id: &str, job: Option<NewJob>) -> DeliveryWrite {
+    DeliveryWrite {
+        delivery: delivery(id),
+        job,
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn one_batch_gives_each_delivery_its_own_outcome(pool: PgPool) {
+    let store = Store::new(pool.clone());
+    let abc = NewJob::new(JobTrigger::CheckRun, "o/r", "abc");
+    let def = NewJob::new(JobTrigger::CheckRun, "o/r", "def");
+    let outcomes = store
+        .record_deliveries(&[
+            write("d-1", Some(abc.clone())),
+            write("d-1", Some(abc.clone())), // the same delivery twice in one batch
+            write("d-2", Some(abc.clone())), // another delivery for the same key
+            write("d-3", Some(def)),
+            write("d-4", None),
+        ])
+        .await;
+    let outcomes: Vec<DeliveryOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
+    let DeliveryOutcome::Recorded {
+        job: Some(first), ..
+    } = outcomes[0]
+    else {
+        panic!("{outcomes:?}")
+    };
+    assert!(first.created);
+    assert_eq!(outcomes[1], DeliveryOutcome::AlreadySeen);
+    assert_eq!(
+        outcomes[2],
+        DeliveryOutcome::Recorded {
+            job: Some(Enqueued {
+                job_id: first.job_id,
+                created: false
+            })
+        }
+    );
+    let DeliveryOutcome::Recorded {
+        job: Some(other), ..
+    } = outcomes[3]
+    else {
+        panic!("{outcomes:?}")
+    };
+    assert!(other.created && other.job_id != first.job_id);
+    assert_eq!(outcomes[4], DeliveryOutcome::Recorded { job: None });
+    assert_eq!(
+        (count(&pool, "jobs").await, count(&pool, "deliveries").await),
+        (2, 4)
+    );
+    let stages: Vec<String> = store
+        .events(first.job_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.stage)
+        .collect();
+    assert_eq!(stages, ["queued"], "one queued event, not one per delivery");
+    assert_eq!(
+        store.delivery("d-2").await.unwrap().unwrap().job_id,
+        Some(first.job_id)
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failing_delivery_does_not_fail_the_rest_of_its_batch(pool: PgPool) {
+    let store = Store::new(pool.clone());
+    let mut bad = NewJob::new(JobTrigger::CheckRun, "o/r", "bad");
+    bad.max_attempts = Some(0); // violates the CHECK constraint
+    let mut nul = delivery("d-nul");
+    nul.outcome = "a NUL \u{0} Postgres refuses in text".into();
+    let outcomes = store
+        .record_deliveries(&[
+            write("d-1", Some(NewJob::new(JobTrigger::CheckRun, "o/r", "abc"))),
+            write("d-bad", Some(bad)),
+            DeliveryWrite {
+                delivery: nul,
+                job: None,
+            },
+            write("d-2", Some(NewJob::new(JobTrigger::CheckRun, "o/r", "abc"))),
+            write("d-3", None),
+        ])
+        .await;
+    assert!(outcomes[1].is_err(), "{outcomes:?}");
+    assert!(outcomes[2].is_err(), "{outcomes:?}");
+    let DeliveryOutcome::Recorded {
+        job: Some(first), ..
+    } = outcomes[0].as_ref().unwrap()
+    else {
+        panic!("{outcomes:?}")
+    };
+    assert!(first.created);
+    assert_eq!(
+        outcomes[3].as_ref().unwrap(),
+        &DeliveryOutcome::Recorded {
+            job: Some(Enqueued {
+                job_id: first.job_id,
+                created: false
+            })
+        }
+    );
+    assert_eq!(
+        outcomes[4].as_ref().unwrap(),
+        &DeliveryOutcome::Recorded { job: None }
+    );
+    assert!(store.delivery("d-bad").await.unwrap().is_none());
+    assert!(store.delivery("d-nul").await.unwrap().is_none());
+    assert_eq!(
+        (count(&pool, "jobs").await, count(&pool, "deliveries").await),
+        (1, 3)
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_duplicate_committed_by_another_transaction_meanwhile_leaves_no_job(pool: PgPool) {
+    let store = Store::new(pool.clone());
+    // Another process is storing the same delivery id (without a job, to tell them apart).
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO deliveries (delivery_id, event, outcome) VALUES ('d-1', 'check_run', 'other')",
+    )
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    let racing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let job = NewJob::new(JobTrigger::CheckRun, "o/r", "abc");
+            store
+                .record_delivery_and_enqueue(&delivery("d-1"), Some(&job))
+                .await
+        })
+    };
+    // Wait until our statement is blocked on the other transaction's delivery row.
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    other.commit().await.unwrap();
+    assert_eq!(racing.await.unwrap().unwrap(), DeliveryOutcome::AlreadySeen);
+    assert_eq!(
+        (count(&pool, "jobs").await, count(&pool, "deliveries").await),
+        (0, 1),
+        "the job created for the duplicate was removed"
+    );
+    assert_eq!(
+        store.delivery("d-1").await.unwrap().unwrap().outcome,
+        "other"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_delivery_that_creates_a_job_wakes_a_listener_and_a_joining_one_does_not(pool: PgPool) {
+    let store = Store::new(pool);
+    let listener = store.listener().await.unwrap();
+    let job = NewJob::new(JobTrigger::CheckRun, "o/r", "abc");
+    store
+        .record_delivery_and_enqueue(&delivery("d-1"), Some(&job))
+        .await
+        .unwrap();
+    assert_eq!(listener.wait(Duration::from_secs(10)).await, Wake::Notified);
+    store
+        .record_delivery_and_enqueue(&delivery("d-2"), Some(&job))
+        .await
+        .unwrap();
+    assert_eq!(
+        listener.wait(Duration::from_millis(300)).await,
+        Wake::TimedOut
     );
 }
 
