@@ -2,8 +2,9 @@
 //!
 //! A delivery goes through, in this order: the body limit (413), the signature on the raw
 //! bytes (401, nothing stored), the headers (400), parsing (400, nothing queued), the decision,
-//! and one transaction that stores the delivery with its job. No GitHub call is made on the way,
-//! so the answer (202) comes within milliseconds.
+//! and one statement that stores the delivery with its job, committed (durably, before the 202)
+//! together with the deliveries arriving at the same time (the store's group commit). No GitHub
+//! call is made on the way, so the answer (202) comes within milliseconds.
 
 use std::sync::Arc;
 use std::time::Instant;

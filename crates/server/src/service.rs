@@ -99,6 +99,7 @@ fn worker_config(settings: &Settings, index: usize) -> WorkerConfig {
         Sandbox::None => SandboxMode::None,
     };
     config.public_url = settings.public_url.clone();
+    config.delivery_retention = settings.delivery_retention;
     if let Some(github) = &settings.github {
         config.scrubber.add_secret(&github.private_key_pem);
         for secret in &github.webhook_secrets {

@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use secrecy::SecretString;
 
 use crate::app_env::AppEnv;
+use crate::worker::DEFAULT_DELIVERY_RETENTION;
 
 /// The raw settings as given; validated by [`ServiceArgs::validate`].
 #[derive(Debug, Clone, Default, Args)]
@@ -48,6 +50,10 @@ pub struct ServiceArgs {
     /// Sandbox for repository commands: bwrap, or none (unsafe).
     #[arg(long, env = "PERF_FIXER_SANDBOX", default_value = "bwrap")]
     pub sandbox: String,
+    /// Days webhook deliveries are kept to recognise redeliveries (default 7; GitHub
+    /// redelivers deliveries of the past 3 days). Workers prune older ones.
+    #[arg(long, env = "PERF_FIXER_DELIVERY_RETENTION_DAYS")]
+    pub delivery_retention_days: Option<String>,
     /// Setup mode (`serve` only): no App yet; serve only /setup, which registers one on GitHub
     /// and writes its settings to PERF_FIXER_APP_ENV_FILE. Needs PERF_FIXER_PUBLIC_URL.
     #[arg(
@@ -96,6 +102,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub workers: usize,
     pub sandbox: Sandbox,
+    /// How long deliveries are kept for duplicate detection.
+    pub delivery_retention: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +166,7 @@ impl ServiceArgs {
                 self.workers
             ));
         }
+        let delivery_retention = self.delivery_retention(&mut problems);
         let sandbox = match self.sandbox.as_str() {
             "bwrap" => Sandbox::Bwrap,
             "none" => Sandbox::None,
@@ -215,7 +224,28 @@ impl ServiceArgs {
                 .map(|u| u.trim_end_matches('/').to_string()),
             workers,
             sandbox,
+            delivery_retention,
         })
+    }
+
+    fn delivery_retention(&self, problems: &mut Vec<String>) -> Duration {
+        let Some(text) = self
+            .delivery_retention_days
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return DEFAULT_DELIVERY_RETENTION;
+        };
+        match text.parse::<u64>() {
+            Ok(days @ 1..=3650) => Duration::from_secs(days * 24 * 3600),
+            _ => {
+                problems.push(format!(
+                    "PERF_FIXER_DELIVERY_RETENTION_DAYS='{text}' must be a whole number of days from 1 to 3650 (GitHub redelivers deliveries of the past 3 days; default 7)"
+                ));
+                DEFAULT_DELIVERY_RETENTION
+            }
+        }
     }
 
     /// `app_env_file` set to its default when not given (the command line does this; tests
@@ -494,6 +524,24 @@ mod tests {
             !text.contains("not a key"),
             "the key text itself is never echoed: {text}"
         );
+    }
+
+    #[test]
+    fn delivery_retention_defaults_to_a_week_and_takes_days() {
+        let mut args = complete();
+        let s = args.validate(Role::Worker).unwrap();
+        assert_eq!(s.delivery_retention, Duration::from_secs(7 * 86_400));
+        args.delivery_retention_days = Some(" 30 ".into());
+        let s = args.validate(Role::Worker).unwrap();
+        assert_eq!(s.delivery_retention, Duration::from_secs(30 * 86_400));
+        for bad in ["0", "-1", "1.5", "week", "99999"] {
+            args.delivery_retention_days = Some(bad.into());
+            let text = args.validate(Role::Worker).unwrap_err().to_string();
+            assert!(
+                text.contains(&format!("PERF_FIXER_DELIVERY_RETENTION_DAYS='{bad}'")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -32,6 +32,11 @@ use crate::metrics::Metrics;
 /// Name of the check run perf-fixer keeps on the head commit.
 pub const CHECK_NAME: &str = "perf-fixer";
 
+/// How long deliveries are remembered by default: GitHub redelivers (from the App's settings
+/// page or through its API) deliveries of the past 3 days only, so a week keeps every possible
+/// redelivery a duplicate, with room to spare.
+pub const DEFAULT_DELIVERY_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How a worker behaves.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -43,8 +48,10 @@ pub struct WorkerConfig {
     pub heartbeat_every: Duration,
     /// Longest wait for a notification before re-scanning the queue.
     pub rescan_every: Duration,
-    /// How often this worker runs the reaper.
+    /// How often this worker runs the reaper and prunes old deliveries.
     pub reap_every: Duration,
+    /// How long webhook deliveries are kept for duplicate detection.
+    pub delivery_retention: Duration,
     pub workdir: PathBuf,
     pub remote: RemoteTemplate,
     pub sandbox: SandboxMode,
@@ -65,6 +72,7 @@ impl WorkerConfig {
             heartbeat_every: Duration::from_secs(20),
             rescan_every: Duration::from_secs(10),
             reap_every: Duration::from_secs(30),
+            delivery_retention: DEFAULT_DELIVERY_RETENTION,
             workdir,
             remote,
             sandbox: SandboxMode::Bwrap,
@@ -223,6 +231,7 @@ impl Worker {
                 if let Err(err) = self.store.reap_expired().await {
                     tracing::warn!(error = %err, "reaper failed");
                 }
+                self.prune_deliveries().await;
             }
             match self.run_one(Some(shutdown.clone())).await {
                 Ok(Some(_)) => continue,
@@ -243,6 +252,20 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.config.worker_id, "worker stopped");
+    }
+
+    /// Forgets deliveries older than the retention (they only serve duplicate detection).
+    /// Every worker does it with its reaper; concurrent prunes just find less to delete.
+    async fn prune_deliveries(&self) {
+        match self
+            .store
+            .prune_deliveries(self.config.delivery_retention)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "forgot old webhook deliveries"),
+            Err(err) => tracing::warn!(error = %err, "pruning old deliveries failed"),
+        }
     }
 
     /// Claims one due job and runs it to its end; `None` when nothing was due.
@@ -609,9 +632,19 @@ impl Worker {
         if !is_placeholder(&job.head_sha) {
             return;
         }
-        // The store has no call for this yet; a unique-index clash (another active job for the
-        // same head) just leaves the placeholder in place.
-        let _ = sqlx_update_shas(&self.store, job.id, head, base).await;
+        // Best effort: the SHAs only label the job in its pages and `/perf-fix status`; this
+        // run already uses the resolved ones.
+        match self.store.set_job_shas(job.id, head, base).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(
+                job = job.id,
+                head,
+                "another active job has this head; the job keeps its pull request ref"
+            ),
+            Err(err) => {
+                tracing::warn!(job = job.id, error = %err, "could not record the job's SHAs")
+            }
+        }
     }
 
     async fn work(
@@ -1010,23 +1043,6 @@ impl Worker {
             }
         }
     }
-}
-
-/// Records the resolved SHAs of a comment job. The store has no call for this yet, so it is
-/// one statement on the store's pool.
-async fn sqlx_update_shas(
-    store: &Store,
-    job_id: i64,
-    head: &str,
-    base: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET head_sha = $2, base_sha = $3, updated_at = now() WHERE id = $1")
-        .bind(job_id)
-        .bind(head)
-        .bind(base)
-        .execute(store.pool())
-        .await?;
-    Ok(())
 }
 
 fn outcome_name(outcome: FixOutcome) -> &'static str {

@@ -188,6 +188,41 @@ async fn a_worker_stops_claiming_on_shutdown(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn a_running_worker_forgets_deliveries_older_than_the_retention(pool: PgPool) {
+    let state = state(pool.clone(), None);
+    for id in ["d-old", "d-new"] {
+        let ping = serde_json::json!({"zen": "Keep it simple.", "hook_id": 5});
+        send(&state, signed("ping", id, &ping)).await;
+    }
+    sqlx::query(
+        "UPDATE deliveries SET received_at = now() - interval '3 days' WHERE delivery_id = 'd-old'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let fake = FakeGitHub::start().await;
+    let remote = BareRemote::new("o/r");
+    let workdir = tempfile::tempdir().unwrap();
+    let worker = worker_with_config(
+        pool.clone(),
+        &fake,
+        &remote,
+        workdir.path(),
+        "w-1",
+        Default::default(),
+        |c| c.delivery_retention = Duration::from_secs(2 * 86_400),
+    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { worker.run(rx).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.send(true).unwrap();
+    running.await.unwrap();
+    let store = Store::new(pool);
+    assert!(store.delivery("d-old").await.unwrap().is_none());
+    assert!(store.delivery("d-new").await.unwrap().is_some());
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn help_status_and_refused_cancel_get_replies_in_the_background(pool: PgPool) {
     let fake = fake_with_pr("o/r", &"a".repeat(40), &"b".repeat(40)).await;
     let github = perf_fixer_github::GitHub::new(&fake.credentials(), &fake.uri()).unwrap();
