@@ -1,17 +1,29 @@
 //! The job queue: enqueue, claim, heartbeat, complete, fail, reap, cancel, and reads.
 //!
 //! Every state change is one statement (CTEs write the job and its event together), so each
-//! costs one round trip and cannot be half applied.
+//! costs one round trip and cannot be half applied. A claim is a single statement too (pick
+//! the oldest due job with `SKIP LOCKED`, lease it, log it), so a job costs the queue two round
+//! trips, claim and complete, neither of which waits for a WAL flush.
 //!
 //! Durability: enqueues (and the deliveries they come with) commit synchronously, since GitHub
 //! is told 202 afterwards. The worker-side statements (claim, heartbeat, complete) set
 //! `synchronous_commit = off` for their own transaction only (`set_config(.., true)` in a
-//! CTE): they do not wait for the WAL flush, which on this class of disk (~2.4 ms per fdatasync)
-//! would cap a worker at a few hundred jobs per second. Postgres stays consistent; a database
-//! crash can forget the last fraction of a second of these updates, which the queue already
-//! tolerates: a forgotten claim leaves the job queued, a forgotten complete leaves it running
-//! until its lease expires and the reaper re-queues it, and a re-run job finds the pull request
-//! it already opened.
+//! CTE, the one-statement form of `SET LOCAL`): they do not wait for the WAL flush (0.3 to
+//! 2.4 ms per fdatasync on this class of disk, depending on what else writes), which would
+//! cap a worker at a few hundred jobs per second. Postgres stays consistent and writes these
+//! commits out within `wal_writer_delay` (200 ms); only a database crash in that window
+//! forgets them, which the queue already tolerates:
+//!
+//! - a forgotten claim leaves the job queued, so it is claimed again (the worker that had it
+//!   loses its lease at its next heartbeat and stops);
+//! - a forgotten heartbeat only shortens the lease back to the previous one;
+//! - a forgotten complete leaves the job running until its lease expires and the reaper
+//!   re-queues it; the re-run is idempotent (the progress comment is found by its marker, the
+//!   fix pull request by its branch), so the cost is a repeated run, never a wrong result.
+//!
+//! `fail` and `finish_cancelled` stay synchronous: they happen once per failed or cancelled
+//! attempt, not per job, so the flush costs nothing measurable, and a failure's retry time and
+//! error stay exactly as reported on the pull request.
 
 use std::time::Duration;
 
