@@ -16,7 +16,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use perf_fixer_github::{Event, GitHub, WebhookSecrets, parse_event, verify_signature};
-use perf_fixer_store::{DeliveryOutcome, InstallationRepo, NewDelivery, NewInstallation, Store};
+use perf_fixer_store::{
+    DeliveryOutcome, DeliveryWrite, InstallationRepo, JobNote, NewDelivery, NewInstallation, Store,
+};
 use serde_json::json;
 
 use crate::decide::{DecideContext, Decision, InstallationChange, decide};
@@ -342,27 +344,26 @@ async fn enqueue(
     label: &'static str,
 ) -> Result<Outcome, perf_fixer_store::StoreError> {
     delivery.outcome = "queued".to_owned();
-    match state
-        .store
-        .record_delivery_and_enqueue(&delivery, Some(&job))
-        .await?
-    {
+    // The worker reacts to the trigger comment and answers its author: the comment is noted on
+    // the job (new or joined) in the delivery's own statement, so it is stored exactly when the
+    // delivery is.
+    let note = match event {
+        Event::IssueCommentCreated(c) => Some(JobNote {
+            stage: "trigger".to_owned(),
+            message: "requested by a comment".to_owned(),
+            data: Some(json!({ "comment_id": c.comment_id, "requested_by": c.author_login })),
+        }),
+        _ => None,
+    };
+    let write = DeliveryWrite {
+        delivery,
+        job: Some(job),
+        note,
+    };
+    match state.store.record_delivery_write(write).await? {
         DeliveryOutcome::AlreadySeen => Ok(Outcome::Duplicate),
         DeliveryOutcome::Recorded { job: enqueued } => {
             let job_id = enqueued.map(|e| e.job_id);
-            if let (Some(enqueued), Event::IssueCommentCreated(c)) = (enqueued, event) {
-                // The worker reacts to the trigger comment and answers its author.
-                let data = json!({ "comment_id": c.comment_id, "requested_by": c.author_login });
-                state
-                    .store
-                    .add_event(
-                        enqueued.job_id,
-                        "trigger",
-                        "requested by a comment",
-                        Some(&data),
-                    )
-                    .await?;
-            }
             let message = match enqueued {
                 Some(e) if e.created => format!("job {} queued", e.job_id),
                 Some(e) => format!("joined active job {}", e.job_id),

@@ -26,6 +26,8 @@ use crate::{Store, StoreError};
 ///   snapshot, so one round trip always yields the job id. `created` compares with the fresh
 ///   id: a joined job has another id.
 /// - `ev`: the `queued` event of a new job.
+/// - `note`: the caller's event for the job, new or joined (it reads `ev` only to run after
+///   it, so the log reads in order).
 /// - `d`: the delivery, pointing at the job. Its primary key is the idempotency check: a
 ///   redelivery inserts nothing.
 ///
@@ -44,6 +46,10 @@ const RECORD_SQL: &str = "WITH gate AS (
         RETURNING id, id = (SELECT new_id FROM gate) AS created
      ), ev AS (
         INSERT INTO job_events (job_id, stage, message) SELECT id, 'queued', $20 FROM j WHERE created
+        RETURNING id
+     ), note AS (
+        INSERT INTO job_events (job_id, stage, message, data)
+        SELECT id, $21, $22, $23 FROM j WHERE $21::text IS NOT NULL AND (SELECT count(*) FROM ev) >= 0
      ), d AS (
         INSERT INTO deliveries (delivery_id, event, action, installation_id, repo, outcome, job_id)
         VALUES ($1, $2, $3, $4, $5, $6, (SELECT id FROM j))
@@ -102,6 +108,9 @@ async fn record_one(
         .bind(job.max_attempts.unwrap_or(default_max_attempts))
         .bind(job.run_after)
         .bind(queued_message(job))
+        .bind(write.note.as_ref().map(|n| n.stage.as_str()))
+        .bind(write.note.as_ref().map(|n| n.message.as_str()))
+        .bind(write.note.as_ref().and_then(|n| n.data.as_ref()))
         .fetch_one(&mut *conn)
         .await?;
     let enqueued = job_id.map(|job_id| Enqueued {
@@ -196,10 +205,20 @@ impl Store {
         delivery: &NewDelivery,
         job: Option<&NewJob>,
     ) -> Result<DeliveryOutcome, StoreError> {
-        let write = DeliveryWrite {
+        self.record_delivery_write(DeliveryWrite {
             delivery: delivery.clone(),
             job: job.cloned(),
-        };
+            note: None,
+        })
+        .await
+    }
+
+    /// [`Store::record_delivery_and_enqueue`] with a [`DeliveryWrite::note`] for the job's log,
+    /// stored in the same statement (so exactly when the delivery is).
+    pub async fn record_delivery_write(
+        &self,
+        write: DeliveryWrite,
+    ) -> Result<DeliveryOutcome, StoreError> {
         self.writer().submit(self, write).await
     }
 

@@ -26,8 +26,8 @@ pub use group_commit::MAX_BATCH as MAX_DELIVERY_BATCH;
 pub use listener::{JOBS_CHANNEL, JobListener, Wake};
 pub use model::{
     CancelTarget, Cancelled, Delivery, DeliveryOutcome, DeliveryWrite, Enqueued, FailOutcome,
-    Heartbeat, Installation, InstallationRepo, Job, JobEvent, JobState, JobTrigger, NewDelivery,
-    NewInstallation, NewJob, QueueDepth, Reaped, UnknownVariant,
+    Heartbeat, Installation, InstallationRepo, Job, JobEvent, JobNote, JobState, JobTrigger,
+    NewDelivery, NewInstallation, NewJob, QueueDepth, Reaped, UnknownVariant,
 };
 pub use sqlx::PgPool;
 pub use url::redact_url;

@@ -187,11 +187,22 @@ pub struct NewDelivery {
 
 /// A delivery to record with the job it asks for, if any (an item of
 /// [`Store::record_deliveries`](crate::Store::record_deliveries)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryWrite {
     pub delivery: NewDelivery,
     /// Queued (or the active job with its key joined) only when the delivery is new.
     pub job: Option<NewJob>,
+    /// Logged on that job (new or joined) in the same statement, e.g. the comment that asked
+    /// for it: stored exactly when the delivery is.
+    pub note: Option<JobNote>,
+}
+
+/// An event for a job's log (see [`JobEvent`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobNote {
+    pub stage: String,
+    pub message: String,
+    pub data: Option<Value>,
 }
 
 /// One row of `deliveries`.

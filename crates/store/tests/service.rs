@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use perf_fixer_store::{
-    DeliveryOutcome, DeliveryWrite, Enqueued, InstallationRepo, JobTrigger, NewDelivery,
-    NewInstallation, NewJob, Store, StoreError, Wake,
+    DeliveryOutcome, DeliveryWrite, Enqueued, InstallationRepo, JobNote, JobTrigger,
+    NewDelivery, NewInstallation, NewJob, Store, StoreError, Wake,
 };
 use sqlx::PgPool;
 
@@ -142,6 +142,7 @@ fn write(id: &str, job: Option<NewJob>) -> DeliveryWrite {
     DeliveryWrite {
         delivery: delivery(id),
         job,
+        note: None,
     }
 }
 
@@ -204,6 +205,53 @@ async fn one_batch_gives_each_delivery_its_own_outcome(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn a_note_is_logged_on_the_new_or_joined_job_exactly_when_the_delivery_is_stored(
+    pool: PgPool,
+) {
+    let store = Store::new(pool.clone());
+    let noted = |id: &str, comment: i64| DeliveryWrite {
+        delivery: delivery(id),
+        job: Some(NewJob::new(JobTrigger::Comment, "o/r", "refs/pull/7/head")),
+        note: Some(JobNote {
+            stage: "trigger".into(),
+            message: "requested by a comment".into(),
+            data: Some(serde_json::json!({ "comment_id": comment })),
+        }),
+    };
+    let first = store.record_delivery_write(noted("d-1", 1)).await.unwrap();
+    let DeliveryOutcome::Recorded { job: Some(job) } = first else {
+        panic!("{first:?}")
+    };
+    assert!(job.created);
+    let joined = store.record_delivery_write(noted("d-2", 2)).await.unwrap();
+    assert_eq!(
+        joined,
+        DeliveryOutcome::Recorded {
+            job: Some(Enqueued {
+                job_id: job.job_id,
+                created: false
+            })
+        }
+    );
+    let again = store.record_delivery_write(noted("d-2", 3)).await.unwrap();
+    assert_eq!(again, DeliveryOutcome::AlreadySeen);
+
+    let events = store.events(job.job_id).await.unwrap();
+    let log: Vec<(&str, Option<i64>)> = events
+        .iter()
+        .map(|e| {
+            let comment = e.data.as_ref().and_then(|d| d["comment_id"].as_i64());
+            (e.stage.as_str(), comment)
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [("queued", None), ("trigger", Some(1)), ("trigger", Some(2))],
+        "no note for the redelivery"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_failing_delivery_does_not_fail_the_rest_of_its_batch(pool: PgPool) {
     let store = Store::new(pool.clone());
     let mut bad = NewJob::new(JobTrigger::CheckRun, "o/r", "bad");
@@ -217,6 +265,7 @@ async fn a_failing_delivery_does_not_fail_the_rest_of_its_batch(pool: PgPool) {
             DeliveryWrite {
                 delivery: nul,
                 job: None,
+                note: None,
             },
             write("d-2", Some(NewJob::new(JobTrigger::CheckRun, "o/r", "abc"))),
             write("d-3", None),
