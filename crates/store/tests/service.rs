@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use perf_fixer_store::{
-    DeliveryOutcome, DeliveryWrite, Enqueued, InstallationRepo, JobNote, JobTrigger,
-    NewDelivery, NewInstallation, NewJob, Store, StoreError, Wake,
+    DeliveryOutcome, DeliveryWrite, Enqueued, InstallationRepo, JobNote, JobTrigger, NewDelivery,
+    NewInstallation, NewJob, Store, StoreError, Wake,
 };
 use sqlx::PgPool;
 
