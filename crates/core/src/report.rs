@@ -28,6 +28,20 @@ pub enum BenchVerdict {
     OnlyBase,
 }
 
+impl BenchVerdict {
+    /// The verdict in words, for tables and pages.
+    pub fn word(self) -> &'static str {
+        match self {
+            BenchVerdict::Regressed => "regressed",
+            BenchVerdict::Improved => "improved",
+            BenchVerdict::Unchanged => "unchanged",
+            BenchVerdict::Inconclusive => "inconclusive",
+            BenchVerdict::OnlyHead => "new at head",
+            BenchVerdict::OnlyBase => "gone at head",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevInfo {
     /// What the user asked for (`main`, `HEAD~3`, a SHA).

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use perf_fixer_core::report::Report;
+use perf_fixer_core::units::{format_pct, format_value};
 use perf_fixer_store::{Job, JobEvent, JobState};
 
 use crate::http::AppState;
@@ -184,33 +185,28 @@ fn job_header(job: &Job) -> String {
 
 fn report_html(report: &Report) -> String {
     let mut out = String::from(
-        "<h2>Before and after</h2><table id=\"before-after\"><tr><th>benchmark</th><th>unit</th><th>base</th><th>head</th><th>change</th><th>fixed</th><th>verdict</th></tr>",
+        "<h2>Before and after</h2><table id=\"before-after\"><tr><th>benchmark</th><th>base</th><th>head</th><th>head vs base</th><th>fixed</th><th>fixed vs head</th><th>verdict</th></tr>",
     );
     for b in &report.benchmarks {
         let after = report
             .fix
             .as_ref()
-            .and_then(|f| f.after.iter().find(|a| a.name == b.name))
-            .map(|a| format!("{:.1}", a.median))
-            .unwrap_or_default();
+            .and_then(|f| f.after.iter().find(|a| a.name == b.name));
+        let value =
+            |median: Option<f64>| median.map(|m| format_value(m, &b.unit)).unwrap_or_default();
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&b.name),
-            esc(&b.unit),
-            b.base
-                .as_ref()
-                .map(|s| format!("{:.1}", s.median))
+            esc(&value(b.base.as_ref().map(|s| s.median))),
+            esc(&value(b.head.as_ref().map(|s| s.median))),
+            b.change_pct.map(format_pct).unwrap_or_default(),
+            esc(&value(after.map(|a| a.median))),
+            after
+                .and_then(|a| a.change_vs_head_pct)
+                .map(format_pct)
                 .unwrap_or_default(),
-            b.head
-                .as_ref()
-                .map(|s| format!("{:.1}", s.median))
-                .unwrap_or_default(),
-            b.change_pct
-                .map(|c| format!("{c:+.1}%"))
-                .unwrap_or_default(),
-            after,
-            b.verdict
+            b.verdict.word()
         );
     }
     out.push_str("</table>");

@@ -45,17 +45,6 @@ pub fn headline(report: &Report) -> String {
     }
 }
 
-fn verdict_word(verdict: BenchVerdict) -> &'static str {
-    match verdict {
-        BenchVerdict::Regressed => "regressed",
-        BenchVerdict::Improved => "improved",
-        BenchVerdict::Unchanged => "unchanged",
-        BenchVerdict::Inconclusive => "inconclusive",
-        BenchVerdict::OnlyHead => "new at head",
-        BenchVerdict::OnlyBase => "gone at head",
-    }
-}
-
 fn side_value(side: Option<&SideSummary>, unit: &str) -> String {
     side.map(|s| format_value(s.median, unit))
         .unwrap_or_else(|| "-".to_string())
@@ -85,7 +74,7 @@ fn row(bench: &BenchmarkReport) -> [String; 9] {
             .p_value
             .map(format_p)
             .unwrap_or_else(|| "-".to_string()),
-        verdict_word(bench.verdict).to_string(),
+        bench.verdict.word().to_string(),
         side_mem(bench.base.as_ref()),
         side_mem(bench.head.as_ref()),
     ]

@@ -307,7 +307,7 @@ fn before_after_table(report: &Report) -> String {
                 value(base),
                 value(head),
                 b.change_pct.map_or("-".into(), format_pct),
-                verdict_word(b.verdict),
+                b.verdict.word(),
                 mem(b.base.as_ref().and_then(|s| s.peak_rss_kib)),
                 mem(b.head.as_ref().and_then(|s| s.peak_rss_kib)),
             );
@@ -512,17 +512,6 @@ fn outcome_word(o: AttemptOutcome) -> &'static str {
         AttemptOutcome::NotFaster => "not faster",
         AttemptOutcome::RegressedOther => "slows another benchmark",
         AttemptOutcome::NotRun => "not run",
-    }
-}
-
-fn verdict_word(v: BenchVerdict) -> &'static str {
-    match v {
-        BenchVerdict::Regressed => "regressed",
-        BenchVerdict::Improved => "improved",
-        BenchVerdict::Unchanged => "unchanged",
-        BenchVerdict::Inconclusive => "inconclusive",
-        BenchVerdict::OnlyHead => "new at head",
-        BenchVerdict::OnlyBase => "gone at head",
     }
 }
 
