@@ -38,11 +38,16 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;t
 .warning{background:#cf222e;color:#fff;font-weight:bold;font-size:1.2rem;padding:1rem;border-radius:6px}\
 .flame{overflow-x:auto}.flame #search,.flame #unzoom,.flame #matched{display:none}";
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+/// A whole HTML document: escaped title, inline style, body as given (already escaped).
+pub(crate) fn html_document(title: &str, style: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{style}</style></head><body>{body}</body></html>",
         esc(title)
-    ))
+    )
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(html_document(title, STYLE, body))
 }
 
 fn unavailable() -> Response {

@@ -35,7 +35,7 @@ pub use manifest::{ManifestError, manifest};
 pub use states::{DEFAULT_TTL, StateCheck, States};
 
 use crate::app_env;
-use crate::pages::esc;
+use crate::pages::{esc, html_document};
 use crate::service::ServiceError;
 use crate::settings::SetupSettings;
 
@@ -132,10 +132,7 @@ code{background:#f3f3f3;padding:0 .2rem}.error{color:#cf222e}";
 /// A page that is never cached, framed or followed by a referrer (the callback URL holds the
 /// code).
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
-        esc(title)
-    );
+    let html = html_document(title, STYLE, body);
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
