@@ -24,7 +24,7 @@ use crate::runner::{CancelToken, Runner, SandboxMode};
 use crate::spans;
 use crate::strategies::{self, Candidate};
 use crate::symbols;
-use crate::validate::{self, CandidateSite, Validation};
+use crate::validate::{self, CandidateSite, Gate, Reference, Validation};
 
 /// Used when `.perf-fixer.toml` has no `[test]`: a fix is never offered untested.
 const DEFAULT_TEST_COMMAND: &str = "cargo test --release";
@@ -274,17 +274,23 @@ impl<'a> FixRun<'a> {
             "candidate",
             Checkout::create(self.repo, "candidate", self.head_oid)?,
         ));
+        let reference = reference_from(&self.report.benchmarks);
+        let gate = Gate {
+            regressed: &regressed,
+            fix_paths: &self.config.fix.paths,
+            test_command: &test_command,
+            reference: &reference,
+        };
         // A round's accepted patches must hold up, combined, in an independent round; when
         // they do not (one lucky measurement), the search goes on with the next round.
         loop {
-            let accepted =
-                self.search(&mut head, &mut cand, &diagnosis, &regressed, &test_command)?;
+            let accepted = self.search(&mut head, &mut cand, &diagnosis, &gate)?;
             self.stage_done("patch");
             if accepted.is_empty() {
                 return Ok(self.finish(FixOutcome::NoFix));
             }
             let Some((combined, confirmation)) =
-                self.confirm(&mut head, &mut cand, &accepted, &regressed, &test_command)?
+                self.confirm(&mut head, &mut cand, &accepted, &gate)?
             else {
                 continue;
             };
@@ -460,8 +466,7 @@ impl<'a> FixRun<'a> {
         head: &mut Site,
         cand: &mut CandidateSite,
         diagnosis: &Diagnosis,
-        regressed: &[String],
-        test_command: &str,
+        gate: &Gate<'_>,
     ) -> Result<Vec<(Candidate, Validation)>, EngineError> {
         let rounds = self.config.gate.max_attempts.max(1);
         let mut accepted = Vec::new();
@@ -470,9 +475,7 @@ impl<'a> FixRun<'a> {
             self.next_round += 1;
             let widen = round > 0;
             ctx_stage(self.ctx, &format!("patch round {} of {rounds}", round + 1));
-            if let Some(found) =
-                self.try_revert(head, cand, diagnosis, regressed, test_command, widen)?
-            {
+            if let Some(found) = self.try_revert(head, cand, diagnosis, gate, widen)? {
                 accepted.push(found);
             }
             let others = self.other_candidates(head, diagnosis, widen);
@@ -485,15 +488,7 @@ impl<'a> FixRun<'a> {
                     continue;
                 }
                 self.tried_patches.push(candidate.files.clone());
-                let v = validate::validate(
-                    self.ctx,
-                    head,
-                    cand,
-                    &candidate,
-                    regressed,
-                    &self.config.fix.paths,
-                    test_command,
-                )?;
+                let v = validate::validate(self.ctx, head, cand, &candidate, gate)?;
                 self.record(&candidate, &v);
                 if v.accepted() {
                     accepted.push((candidate, v));
@@ -570,8 +565,7 @@ impl<'a> FixRun<'a> {
         head: &mut Site,
         cand: &mut CandidateSite,
         diagnosis: &Diagnosis,
-        regressed: &[String],
-        test_command: &str,
+        gate: &Gate<'_>,
         widen: bool,
     ) -> Result<Option<(Candidate, Validation)>, EngineError> {
         for group in self.revert_groups(diagnosis, widen) {
@@ -579,9 +573,7 @@ impl<'a> FixRun<'a> {
                 continue;
             }
             self.tried_groups.push(group.clone());
-            if let Some(found) =
-                self.revert_search(head, cand, diagnosis, &group, regressed, test_command)?
-            {
+            if let Some(found) = self.revert_search(head, cand, diagnosis, &group, gate)? {
                 return Ok(Some(found));
             }
         }
@@ -594,15 +586,14 @@ impl<'a> FixRun<'a> {
         cand: &mut CandidateSite,
         diagnosis: &Diagnosis,
         pool: &[usize],
-        regressed: &[String],
-        test_command: &str,
+        gate: &Gate<'_>,
     ) -> Result<Option<(Candidate, Validation)>, EngineError> {
         let culprit = diagnosis.culprit.to_string();
         let mut validations: Vec<(Vec<usize>, Candidate, Validation)> = Vec::new();
         let head_dir = head.dir().to_path_buf();
         let total = diagnosis.hunks.len();
-        let (ctx, fix_paths) = (self.ctx, &self.config.fix.paths);
-        let head_vs_base = head_changes(&self.report, regressed);
+        let ctx = self.ctx;
+        let head_vs_base = head_changes(gate);
         let result = crate::ddmin::minimal_subset(
             pool.len(),
             DDMIN_BUDGET,
@@ -623,15 +614,7 @@ impl<'a> FixRun<'a> {
                     .map(|(_, _, v)| v.clone());
                 let v = match seen {
                     Some(v) => v,
-                    None => validate::validate(
-                        ctx,
-                        head,
-                        cand,
-                        &candidate,
-                        regressed,
-                        fix_paths,
-                        test_command,
-                    )?,
+                    None => validate::validate(ctx, head, cand, &candidate, gate)?,
                 };
                 // A set restores speed when it wins back a good part of the loss, not merely
                 // when it is measurably faster than head: otherwise one lucky measurement of an
@@ -681,14 +664,7 @@ impl<'a> FixRun<'a> {
                     self.record(&candidate, &v);
                 }
                 if pool.len() > 1 {
-                    return self.revert_singles(
-                        head,
-                        cand,
-                        diagnosis,
-                        pool,
-                        regressed,
-                        test_command,
-                    );
+                    return self.revert_singles(head, cand, diagnosis, pool, gate);
                 }
                 Ok(None)
             }
@@ -704,8 +680,7 @@ impl<'a> FixRun<'a> {
         cand: &mut CandidateSite,
         diagnosis: &Diagnosis,
         pool: &[usize],
-        regressed: &[String],
-        test_command: &str,
+        gate: &Gate<'_>,
     ) -> Result<Option<(Candidate, Validation)>, EngineError> {
         let culprit = diagnosis.culprit.to_string();
         let total = diagnosis.hunks.len();
@@ -734,15 +709,7 @@ impl<'a> FixRun<'a> {
                 else {
                     continue;
                 };
-                let v = validate::validate(
-                    self.ctx,
-                    head,
-                    cand,
-                    &candidate,
-                    regressed,
-                    &self.config.fix.paths,
-                    test_command,
-                )?;
+                let v = validate::validate(self.ctx, head, cand, &candidate, gate)?;
                 self.record(&candidate, &v);
                 match v.outcome {
                     AttemptOutcome::Accepted => return Ok(Some((candidate, v))),
@@ -910,22 +877,13 @@ impl<'a> FixRun<'a> {
         head: &mut Site,
         cand: &mut CandidateSite,
         accepted: &[(Candidate, Validation)],
-        regressed: &[String],
-        test_command: &str,
+        gate: &Gate<'_>,
     ) -> Result<Option<(Candidate, Validation)>, EngineError> {
         let combined = combine(accepted);
         self.ctx
             .progress
             .stage("confirming the fix in an independent round");
-        let confirmation = validate::validate(
-            self.ctx,
-            head,
-            cand,
-            &combined,
-            regressed,
-            &self.config.fix.paths,
-            test_command,
-        )?;
+        let confirmation = validate::validate(self.ctx, head, cand, &combined, gate)?;
         self.stage_done("validate");
         if confirmation.accepted() {
             return Ok(Some((combined, confirmation)));
@@ -1004,6 +962,21 @@ impl<'a> FixRun<'a> {
 
 fn ctx_stage(ctx: &Context<'_>, message: &str) {
     ctx.progress.stage(message);
+}
+
+/// What the first candidates are held against: head's change against base per benchmark and
+/// base's peak memory.
+fn reference_from(benchmarks: &[perf_fixer_core::report::BenchmarkReport]) -> Reference {
+    Reference {
+        vs_base_pct: benchmarks
+            .iter()
+            .filter_map(|b| Some((b.name.clone(), b.change_pct?)))
+            .collect(),
+        base_peak_rss_kib: benchmarks
+            .iter()
+            .filter_map(|b| b.base.as_ref()?.peak_rss_kib)
+            .max(),
+    }
 }
 
 /// Benchmarks that regressed in both rounds.
@@ -1117,12 +1090,21 @@ fn attribute(
     accepted
         .iter()
         .zip(&singles)
-        .map(|((c, _), single)| {
+        .map(|((c, v), single)| {
             let gain = match combined_gain {
                 Some(total) if total_single > 0.0 => Some(total * single / total_single),
                 _ => Some(*single),
             };
-            c.to_patch_report(gain, Some(coverage_note(c)), noise)
+            let mut report = c.to_patch_report(gain, Some(coverage_note(c)), noise);
+            if !v.given_back.is_empty() {
+                let given: Vec<String> = v.given_back.iter().map(|g| g.describe()).collect();
+                report.risk_notes.push_str(&format!(
+                    " It gives back part of an improvement the culprit made elsewhere ({}); \
+                     no benchmark ends up slower than at base beyond the threshold.",
+                    given.join("; ")
+                ));
+            }
+            report
         })
         .collect()
 }
@@ -1216,14 +1198,12 @@ fn recovered(
     }
 }
 
-/// Head's change against base (positive: slower), in percent, for each regressed benchmark.
-fn head_changes(report: &Report, regressed: &[String]) -> Vec<(String, f64)> {
-    regressed
+/// The reference side's change against base (positive: slower), in percent, for each
+/// regressed benchmark.
+fn head_changes(gate: &Gate<'_>) -> Vec<(String, f64)> {
+    gate.regressed
         .iter()
-        .filter_map(|name| {
-            let b = report.benchmarks.iter().find(|b| &b.name == name)?;
-            Some((name.clone(), b.change_pct?))
-        })
+        .filter_map(|name| Some((name.clone(), *gate.reference.vs_base_pct.get(name)?)))
         .collect()
 }
 
@@ -1296,6 +1276,7 @@ mod tests {
                 budget_exhausted: false,
             }),
             change_vs_head_pct: Some(vs_head_pct),
+            given_back: Vec::new(),
         }
     }
 

@@ -1,8 +1,11 @@
 //! The validation gate: a candidate patch counts only if it stays inside `[fix] paths`, builds,
 //! passes the test command, makes every regressed benchmark significantly faster than head,
-//! and makes no other benchmark slower or hungrier for memory.
+//! and leaves no benchmark slower, nor the run hungrier for memory, than the slower (hungrier)
+//! of base and head beyond the threshold. A candidate may give back part of an improvement the
+//! culprit made elsewhere (a benchmark faster at head than at base): that is reported, not
+//! refused.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use perf_fixer_core::report::{AttemptOutcome, BenchVerdict, BenchmarkReport};
@@ -26,6 +29,75 @@ pub struct Validation {
     pub measurement: Option<Measurement>,
     /// Mean change of the regressed benchmarks against head, in percent (negative: faster).
     pub change_vs_head_pct: Option<f64>,
+    /// Benchmarks the candidate made significantly slower than head while staying within the
+    /// slower of base and head: improvements of the culprit it gives back.
+    pub given_back: Vec<GivenBack>,
+}
+
+/// A benchmark that was faster at head than at base and that the candidate slows down again,
+/// within what the gate allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenBack {
+    pub name: String,
+    /// The candidate against head, in percent (positive: slower).
+    pub vs_head_pct: f64,
+    /// The candidate against base, in percent, from head's change against base.
+    pub vs_base_pct: f64,
+}
+
+impl GivenBack {
+    /// `lookup: +9.4% against head, still -3.6% against base`.
+    pub fn describe(&self) -> String {
+        let still = if self.vs_base_pct <= 0.0 {
+            "still "
+        } else {
+            ""
+        };
+        format!(
+            "{}: {} against head, {still}{} against base",
+            self.name,
+            format_pct(self.vs_head_pct),
+            format_pct(self.vs_base_pct)
+        )
+    }
+}
+
+/// What a candidate is held against: the regressed benchmarks it must speed up, and how the
+/// side it is measured against (head, or head with an earlier culprit's fix) compares with
+/// base, so that the gate can allow the slower of the two.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    /// The reference side's change against base per benchmark, in percent (positive: slower).
+    pub vs_base_pct: BTreeMap<String, f64>,
+    /// Peak memory of the bench runs at base, KiB.
+    pub base_peak_rss_kib: Option<u64>,
+}
+
+impl Reference {
+    /// The largest change against the reference side the gate allows for `name`, in percent:
+    /// up to the slower of base and the reference, plus the threshold.
+    pub fn allowed_vs_reference_pct(&self, name: &str, threshold_pct: f64) -> f64 {
+        let limit = 1.0 + threshold_pct / 100.0;
+        match self.vs_base_pct.get(name) {
+            // Faster than base: base / reference = 1 / (1 + change).
+            Some(&change) if change < 0.0 => (limit / (1.0 + change / 100.0) - 1.0) * 100.0,
+            _ => threshold_pct,
+        }
+    }
+
+    /// The candidate's change against base, from its change against the reference.
+    fn vs_base_pct(&self, name: &str, vs_reference_pct: f64) -> Option<f64> {
+        let change = self.vs_base_pct.get(name)?;
+        Some(((1.0 + change / 100.0) * (1.0 + vs_reference_pct / 100.0) - 1.0) * 100.0)
+    }
+}
+
+/// Everything a candidate is validated against besides its own files.
+pub struct Gate<'a> {
+    pub regressed: &'a [String],
+    pub fix_paths: &'a [String],
+    pub test_command: &'a str,
+    pub reference: &'a Reference,
 }
 
 impl Validation {
@@ -35,6 +107,7 @@ impl Validation {
             reason: reason.into(),
             measurement: None,
             change_vs_head_pct: None,
+            given_back: Vec::new(),
         }
     }
 
@@ -95,11 +168,10 @@ pub fn validate(
     head: &mut Site,
     cand: &mut CandidateSite,
     candidate: &Candidate,
-    regressed: &[String],
-    fix_paths: &[String],
-    test_command: &str,
+    gate: &Gate<'_>,
 ) -> Result<Validation, MeasureError> {
-    if let Err(refused) = guard(candidate, fix_paths) {
+    let test_command = gate.test_command;
+    if let Err(refused) = guard(candidate, gate.fix_paths) {
         return Ok(Validation::rejected(
             AttemptOutcome::PathRefused,
             refused.to_string(),
@@ -142,7 +214,8 @@ pub fn validate(
         }
         Err(e) => return Err(e),
     };
-    let verdict = judge(measurement, regressed, ctx.params.threshold_pct);
+    let threshold = ctx.params.threshold_pct;
+    let verdict = judge(measurement, gate.regressed, gate.reference, threshold);
     if verdict.outcome != AttemptOutcome::RegressedOther {
         return Ok(verdict);
     }
@@ -152,7 +225,7 @@ pub fn validate(
     ctx.progress
         .stage("re-measuring: another benchmark looked slower");
     let again = match measure::measure(ctx, head, &mut cand.site) {
-        Ok(m) => judge(m, regressed, ctx.params.threshold_pct),
+        Ok(m) => judge(m, gate.regressed, gate.reference, threshold),
         Err(MeasureError::BenchFailed { .. }) => return Ok(verdict),
         Err(e) => return Err(e),
     };
@@ -168,77 +241,134 @@ pub fn validate(
     Ok(again)
 }
 
-/// The verdict on a measured candidate (head is side `a`, the candidate side `b`).
-pub fn judge(measurement: Measurement, regressed: &[String], threshold_pct: f64) -> Validation {
+/// The verdict on a measured candidate (the reference, head, is side `a`; the candidate side
+/// `b`).
+pub fn judge(
+    measurement: Measurement,
+    regressed: &[String],
+    reference: &Reference,
+    threshold_pct: f64,
+) -> Validation {
     let find = |name: &str| measurement.benchmarks.iter().find(|b| b.name == name);
     let mut changes = Vec::new();
+    let verdict = |outcome, reason: String, changes: &[f64], given_back| Validation {
+        outcome,
+        reason,
+        change_vs_head_pct: mean(changes),
+        given_back,
+        measurement: None,
+    };
+    let mut result = None;
     for name in regressed {
         let Some(bench) = find(name) else {
-            return Validation {
-                outcome: AttemptOutcome::NotFaster,
-                reason: format!("{name}: no result with the patch"),
-                measurement: Some(measurement),
-                change_vs_head_pct: None,
-            };
+            result = Some(verdict(
+                AttemptOutcome::NotFaster,
+                format!("{name}: no result with the patch"),
+                &[],
+                Vec::new(),
+            ));
+            break;
         };
         if let Some(change) = bench.change_pct {
             changes.push(change);
         }
         if bench.verdict != BenchVerdict::Improved {
-            let change_vs_head_pct = mean(&changes);
-            return Validation {
-                outcome: AttemptOutcome::NotFaster,
-                reason: format!(
+            result = Some(verdict(
+                AttemptOutcome::NotFaster,
+                format!(
                     "{}, not significantly faster than head",
                     describe_change(bench)
                 ),
-                measurement: Some(measurement),
-                change_vs_head_pct,
-            };
+                &changes,
+                Vec::new(),
+            ));
+            break;
         }
     }
-    let change_vs_head_pct = mean(&changes);
-    if let Some(worse) = measurement
+    let result = result.unwrap_or_else(|| {
+        let (too_slow, given_back) =
+            side_effects(&measurement, regressed, reference, threshold_pct);
+        if let Some(reason) =
+            too_slow.or_else(|| memory_growth(&measurement, reference, threshold_pct))
+        {
+            return verdict(AttemptOutcome::RegressedOther, reason, &changes, given_back);
+        }
+        let mut reason = regressed
+            .iter()
+            .filter_map(|n| find(n))
+            .map(|b| format!("{} against head", describe_change(b)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        for g in &given_back {
+            reason.push_str(&format!("; gives back {}", g.describe()));
+        }
+        verdict(AttemptOutcome::Accepted, reason, &changes, given_back)
+    });
+    Validation {
+        measurement: Some(measurement),
+        ..result
+    }
+}
+
+/// The other benchmarks the candidate made significantly slower than head: the first that
+/// ends up beyond the slower of base and head (with the threshold), in words, and those that
+/// stay within it (improvements of the culprit given back).
+fn side_effects(
+    measurement: &Measurement,
+    regressed: &[String],
+    reference: &Reference,
+    threshold_pct: f64,
+) -> (Option<String>, Vec<GivenBack>) {
+    let mut given_back = Vec::new();
+    for b in measurement
         .benchmarks
         .iter()
-        .find(|b| b.verdict == BenchVerdict::Regressed && !regressed.contains(&b.name))
+        .filter(|b| b.verdict == BenchVerdict::Regressed && !regressed.contains(&b.name))
     {
-        let reason = format!("{} slower than head", describe_change(worse));
-        return Validation {
-            outcome: AttemptOutcome::RegressedOther,
-            reason,
-            measurement: Some(measurement),
-            change_vs_head_pct,
+        let allowed = reference.allowed_vs_reference_pct(&b.name, threshold_pct);
+        let (Some(change), Some(low)) = (b.change_pct, b.change_ci_low_pct) else {
+            continue;
         };
-    }
-    if let (Some(head_rss), Some(cand_rss)) = (measurement.a.peak_rss(), measurement.b.peak_rss()) {
-        let allowed = head_rss as f64 * (1.0 + threshold_pct / 100.0);
-        if cand_rss as f64 > allowed && cand_rss.saturating_sub(head_rss) > MEMORY_SLACK_KIB {
-            let reason = format!(
-                "peak memory grows from {} to {}",
-                format_kib(head_rss),
-                format_kib(cand_rss)
-            );
-            return Validation {
-                outcome: AttemptOutcome::RegressedOther,
-                reason,
-                measurement: Some(measurement),
-                change_vs_head_pct,
+        if low > allowed {
+            let limit = if allowed > threshold_pct {
+                format!(
+                    "beyond base's speed by more than the {} threshold",
+                    format_pct(threshold_pct)
+                )
+            } else {
+                "slower than head".to_string()
             };
+            return (Some(format!("{} {limit}", describe_change(b))), given_back);
+        }
+        if let Some(vs_base_pct) = reference.vs_base_pct(&b.name, change) {
+            given_back.push(GivenBack {
+                name: b.name.clone(),
+                vs_head_pct: change,
+                vs_base_pct,
+            });
         }
     }
-    let reason = regressed
-        .iter()
-        .filter_map(|n| find(n))
-        .map(|b| format!("{} against head", describe_change(b)))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Validation {
-        outcome: AttemptOutcome::Accepted,
-        reason,
-        measurement: Some(measurement),
-        change_vs_head_pct,
-    }
+    (None, given_back)
+}
+
+/// Why the candidate's peak memory is too high: above the larger of base's and head's, plus
+/// the threshold and a slack for allocator noise.
+fn memory_growth(
+    measurement: &Measurement,
+    reference: &Reference,
+    threshold_pct: f64,
+) -> Option<String> {
+    let head_rss = measurement.a.peak_rss()?;
+    let cand_rss = measurement.b.peak_rss()?;
+    let ceiling = reference.base_peak_rss_kib.unwrap_or(0).max(head_rss);
+    let allowed = ceiling as f64 * (1.0 + threshold_pct / 100.0);
+    (cand_rss as f64 > allowed && cand_rss.saturating_sub(ceiling) > MEMORY_SLACK_KIB).then(|| {
+        format!(
+            "peak memory grows from {} to {}",
+            format_kib(ceiling),
+            format_kib(cand_rss)
+        )
+    })
 }
 
 /// `name: -31.2% [-33.0%, -29.5%]`.
@@ -316,7 +446,7 @@ mod tests {
             ],
             (20_000, 20_100),
         );
-        let v = judge(m, &["parse".to_string()], 5.0);
+        let v = judge(m, &["parse".to_string()], &Reference::default(), 5.0);
         assert_eq!(v.outcome, AttemptOutcome::Accepted, "{}", v.reason);
         assert_eq!(v.change_vs_head_pct, Some(-40.0));
     }
@@ -327,7 +457,7 @@ mod tests {
             vec![bench("parse", -3.0, BenchVerdict::Inconclusive)],
             (1, 1),
         );
-        let v = judge(m, &["parse".to_string()], 5.0);
+        let v = judge(m, &["parse".to_string()], &Reference::default(), 5.0);
         assert_eq!(v.outcome, AttemptOutcome::NotFaster);
         assert!(v.reason.contains("parse: -3.0%"), "{}", v.reason);
     }
@@ -341,7 +471,7 @@ mod tests {
             ],
             (1, 1),
         );
-        let v = judge(m, &["parse".to_string()], 5.0);
+        let v = judge(m, &["parse".to_string()], &Reference::default(), 5.0);
         assert_eq!(v.outcome, AttemptOutcome::RegressedOther);
         assert!(v.reason.contains("emit: +12.0%"), "{}", v.reason);
     }
@@ -352,8 +482,79 @@ mod tests {
             vec![bench("parse", -40.0, BenchVerdict::Improved)],
             (20_000, 60_000),
         );
-        let v = judge(m, &["parse".to_string()], 5.0);
+        let v = judge(m, &["parse".to_string()], &Reference::default(), 5.0);
         assert_eq!(v.outcome, AttemptOutcome::RegressedOther);
         assert!(v.reason.contains("peak memory"), "{}", v.reason);
+    }
+
+    /// Head made `lookup` 11.9% faster than base; the fix gives back 9.4% of it against head,
+    /// which leaves it faster than base: allowed, and reported.
+    fn lookup_improved_at_head() -> Reference {
+        Reference {
+            vs_base_pct: BTreeMap::from([
+                ("lookup".to_string(), -11.9),
+                ("parse".to_string(), 60.0),
+            ]),
+            base_peak_rss_kib: Some(30_000),
+        }
+    }
+
+    #[test]
+    fn giving_back_part_of_an_improvement_is_accepted_and_reported() {
+        let m = measurement(
+            vec![
+                bench("parse", -81.0, BenchVerdict::Improved),
+                bench("lookup", 9.4, BenchVerdict::Regressed),
+            ],
+            (20_000, 20_000),
+        );
+        let v = judge(m, &["parse".to_string()], &lookup_improved_at_head(), 5.0);
+        assert_eq!(v.outcome, AttemptOutcome::Accepted, "{}", v.reason);
+        assert_eq!(v.given_back.len(), 1);
+        let g = &v.given_back[0];
+        assert_eq!(g.name, "lookup");
+        // 0.881 * 1.094 = 0.9638: still 3.6% faster than base.
+        assert!((g.vs_base_pct - -3.62).abs() < 0.01, "{g:?}");
+        assert!(
+            v.reason
+                .contains("gives back lookup: +9.4% against head, still -3.6% against base"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn slower_than_base_beyond_the_threshold_is_refused_even_after_an_improvement() {
+        // 0.881 * 1.30 = 1.145: 14.5% slower than base, beyond the 5% threshold.
+        let m = measurement(
+            vec![
+                bench("parse", -81.0, BenchVerdict::Improved),
+                bench("lookup", 30.0, BenchVerdict::Regressed),
+            ],
+            (20_000, 20_000),
+        );
+        let reference = lookup_improved_at_head();
+        assert!((reference.allowed_vs_reference_pct("lookup", 5.0) - 19.18).abs() < 0.01);
+        let v = judge(m, &["parse".to_string()], &reference, 5.0);
+        assert_eq!(v.outcome, AttemptOutcome::RegressedOther, "{}", v.reason);
+        assert!(v.reason.contains("beyond base's speed"), "{}", v.reason);
+    }
+
+    #[test]
+    fn memory_up_to_the_larger_of_base_and_head_is_allowed() {
+        // Head used 20 MB, base 30 MB: a fix at 31 MB is within 5% of base.
+        let m = measurement(
+            vec![bench("parse", -40.0, BenchVerdict::Improved)],
+            (20_000, 31_000),
+        );
+        let v = judge(
+            m.clone(),
+            &["parse".to_string()],
+            &lookup_improved_at_head(),
+            5.0,
+        );
+        assert_eq!(v.outcome, AttemptOutcome::Accepted, "{}", v.reason);
+        let v = judge(m, &["parse".to_string()], &Reference::default(), 5.0);
+        assert_eq!(v.outcome, AttemptOutcome::RegressedOther, "{}", v.reason);
     }
 }
