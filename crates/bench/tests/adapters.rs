@@ -72,6 +72,18 @@ fn check_criterion(dir: &str, expected: &[(&str, f64)]) {
         assert_eq!(name, want_name);
         assert_eq!(*unit, "ns/iter");
         assert_close(*value, *want_value);
+        // The run's own samples come along, and their median is the run's value.
+        let within = &collected.within_run[*name];
+        assert!(within.len() >= 10, "{name}: {} samples", within.len());
+        let mut sorted = within.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mid = sorted.len() / 2;
+        let median = if sorted.len() % 2 == 1 {
+            sorted[mid]
+        } else {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        };
+        assert_close(median, *want_value);
     }
 }
 
@@ -322,4 +334,57 @@ fn gungraun_truncated_line_is_an_error_with_its_line() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("bench command stdout:3:"), "{err}");
+}
+
+#[test]
+fn divan_real_output_of_two_bench_targets() {
+    let collected = collect(
+        BenchFormat::Divan,
+        &read("divan-0.1/cargo-bench.stdout.txt"),
+        None,
+    )
+    .unwrap();
+    assert!(collected.warnings.is_empty(), "{:?}", collected.warnings);
+    let got = values(&collected);
+    let expected = [
+        ("bytes::checksum", 2042.0),
+        ("bytes::to_upper::a much longer line of text", 23.5),
+        ("bytes::to_upper::short text", 22.26),
+        ("parse::add", 0.577),
+        ("parse::sum::1", 3.409),
+        ("parse::sum::10", 3.427),
+        ("parse::sum::100", 3.428),
+        ("parse::collect::BTreeSet<u64>", 330.5),
+        ("parse::collect::Vec<u64>", 34.33),
+        ("parse::strings::upper", 39.8),
+        ("parse::strings::repeat::8", 41.99),
+        ("parse::strings::repeat::64", 56.22),
+    ];
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    for ((name, unit, value), (want_name, want_value)) in got.iter().zip(expected) {
+        assert_eq!(*name, want_name);
+        assert_eq!(*unit, "ns/iter");
+        assert_close(*value, want_value);
+    }
+}
+
+#[test]
+fn divan_list_output_has_no_medians_and_names_the_line() {
+    let err = collect(BenchFormat::Divan, &read("divan-0.1/list.stdout.txt"), None).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, AdapterError::Parse { line: 2, .. }), "{text}");
+    assert!(
+        text.starts_with("bench command stdout:2: divan's benchmark tree without its table"),
+        "{text}"
+    );
+}
+
+#[test]
+fn divan_with_no_output_says_where_it_looked() {
+    let err = collect(BenchFormat::Divan, "running 0 tests\n", None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no divan benchmark results found in bench command stdout"),
+        "{err}"
+    );
 }

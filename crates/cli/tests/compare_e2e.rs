@@ -371,3 +371,59 @@ fn unparsable_bench_output_names_the_file_and_side() {
         "{stderr}"
     );
 }
+
+/// The base branch got twice as fast after the feature branch forked, and the feature branch
+/// only touched its README: the pull request changes nothing, so measuring it against the base
+/// branch's tip (a "regression") would blame it for what it never did. The merge-base is the
+/// baseline, and the report says so.
+#[test]
+fn base_branch_that_moved_on_is_measured_from_the_merge_base() {
+    let repo = FixtureRepo::new();
+    json_bench_crate(&repo, 80, "v1");
+    let fork = repo.commit("fork point");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("README.md", "# fixture\n\nNow with a README.\n");
+    let feature = repo.commit("docs: a README");
+    repo.git(&["checkout", "-q", "main"]);
+    json_bench_crate(&repo, 40, "v1");
+    let main_tip = repo.commit("twice as fast");
+    repo.git(&["checkout", "-q", "feature"]);
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let json = out_dir.path().join("report.json");
+    let md = out_dir.path().join("report.md");
+    let out = perf_fixer(&[
+        "compare",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--base",
+        "main",
+        "--head",
+        "feature",
+        "--json",
+        json.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "no_regression", "{report}");
+    assert_eq!(report["base"]["sha"], fork.as_str());
+    assert_eq!(report["base"]["rev"], "merge-base of main and feature");
+    assert_eq!(report["requested_base"]["rev"], "main");
+    assert_eq!(report["requested_base"]["sha"], main_tip.as_str());
+    assert_eq!(report["head"]["sha"], feature.as_str());
+    assert_eq!(report["benchmarks"][0]["verdict"], "unchanged", "{report}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains(&format!(
+            "Baseline: the merge-base {} of main and feature, because main ({}) is not an ancestor of feature",
+            &fork[..10],
+            &main_tip[..10]
+        )),
+        "{markdown}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Baseline: the merge-base"), "{stdout}");
+}

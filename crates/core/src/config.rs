@@ -8,7 +8,7 @@
 //! ```toml
 //! [bench]
 //! command = "cargo bench --bench parse -- --noplot"   # required; run from the repo root
-//! format = "criterion"          # required: criterion | gungraun | libtest | json
+//! format = "criterion"          # required: criterion | divan | gungraun | libtest | json
 //! output = "target/criterion"   # criterion: defaults to target/criterion; json: required
 //! timeout_secs = 1800           # optional wall-clock limit of one run of the command
 //! [test]                        # optional
@@ -59,6 +59,8 @@ pub enum BenchFormat {
     Criterion,
     Gungraun,
     Libtest,
+    /// divan's table on standard output: each benchmark's median.
+    Divan,
     Json,
 }
 
@@ -69,14 +71,16 @@ impl BenchFormat {
             BenchFormat::Criterion => "criterion",
             BenchFormat::Gungraun => "gungraun",
             BenchFormat::Libtest => "libtest",
+            BenchFormat::Divan => "divan",
             BenchFormat::Json => "json",
         }
     }
 
-    const ALL: [BenchFormat; 4] = [
+    const ALL: [BenchFormat; 5] = [
         BenchFormat::Criterion,
         BenchFormat::Gungraun,
         BenchFormat::Libtest,
+        BenchFormat::Divan,
         BenchFormat::Json,
     ];
 }
@@ -545,7 +549,10 @@ impl Cx<'_> {
                     },
                 ));
             }
-            (BenchFormat::Gungraun | BenchFormat::Libtest, Some((_, span))) => {
+            (
+                BenchFormat::Gungraun | BenchFormat::Libtest | BenchFormat::Divan,
+                Some((_, span)),
+            ) => {
                 return Err(self.error(
                     "bench.output",
                     Some(span),
@@ -556,7 +563,7 @@ impl Cx<'_> {
                     )),
                 ));
             }
-            (BenchFormat::Gungraun | BenchFormat::Libtest, None) => None,
+            (BenchFormat::Gungraun | BenchFormat::Libtest | BenchFormat::Divan, None) => None,
             (_, Some((path, span))) => {
                 self.relative_path("bench.output", &path, span)?;
                 Some(path)
@@ -928,9 +935,19 @@ paths = ["src/**", "Cargo.toml"]   # what patches may touch; .github/ never
         let e = err("[bench]\ncommand = \"x\"\n");
         assert_located(&e, "bench.format", 1);
         assert!(
-            e.to_string().contains("criterion, gungraun, libtest, json"),
+            e.to_string()
+                .contains("criterion, gungraun, libtest, divan, json"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn divan_is_read_from_stdout() {
+        let config = parse("[bench]\ncommand = \"cargo bench\"\nformat = \"divan\"\n").unwrap();
+        assert_eq!(config.bench.format, BenchFormat::Divan);
+        assert_eq!(config.bench.output, None);
+        let e = err("[bench]\ncommand = \"cargo bench\"\nformat = \"divan\"\noutput = \"x\"\n");
+        assert_located(&e, "bench.output", 4);
     }
 
     #[test]

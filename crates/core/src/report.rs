@@ -154,8 +154,15 @@ pub struct FixReport {
 pub struct Report {
     pub schema_version: u32,
     pub verdict: Verdict,
+    /// The revision measured as the baseline: what was asked for, or the merge-base of it and
+    /// head when head does not contain it (then `requested_base` is set).
     pub base: RevInfo,
     pub head: RevInfo,
+    /// The base that was asked for, when head does not contain it (the base branch moved on
+    /// after head forked): `base` is then their merge-base, so that the comparison measures
+    /// the change head makes rather than the base branch's later work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_base: Option<RevInfo>,
     pub benchmarks: Vec<BenchmarkReport>,
     pub culprit: Option<Culprit>,
     pub fix: Option<FixReport>,
@@ -196,6 +203,7 @@ impl Report {
             verdict,
             base,
             head,
+            requested_base: None,
             benchmarks,
             culprit: None,
             fix: None,

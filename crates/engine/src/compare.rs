@@ -7,7 +7,7 @@ use git2::{Oid, Repository};
 use perf_fixer_core::config::{CONFIG_FILE, RepoConfig};
 use perf_fixer_core::report::{BenchVerdict, BenchmarkReport, Report, RevInfo, Verdict};
 
-use crate::git::{self, Checkout, GitError};
+use crate::git::{self, Baseline, Checkout, GitError};
 use crate::measure::{self, Context, MeasureError, Progress, Site};
 use crate::runner::{CancelToken, Runner, SandboxMode};
 use crate::secret::Scrubber;
@@ -76,25 +76,65 @@ pub struct CompareRequest {
 /// Two resolved revisions of one repository and the config that governs them.
 pub struct Resolved {
     pub repo: Repository,
+    /// The baseline that is measured (see [`git::baseline`]).
     pub base: RevInfo,
     pub head: RevInfo,
     pub base_oid: Oid,
     pub head_oid: Oid,
+    /// The base that was asked for, when the merge-base stands in for it.
+    pub requested_base: Option<RevInfo>,
+    /// What the report should say about the choice of baseline.
+    pub notes: Vec<String>,
     pub config: RepoConfig,
 }
 
-/// Opens the repository, resolves both revisions and reads `.perf-fixer.toml` at head (or, for
-/// a first try without committing it, from the work tree).
+impl Resolved {
+    /// An empty report for these revisions, saying which baseline was measured.
+    pub fn report(&self, verdict: Verdict, benchmarks: Vec<BenchmarkReport>) -> Report {
+        let mut report = Report::new(verdict, self.base.clone(), self.head.clone(), benchmarks);
+        report.requested_base = self.requested_base.clone();
+        report.notes = self.notes.clone();
+        report
+    }
+}
+
+/// Opens the repository, resolves both revisions and the baseline (the merge-base when the
+/// base branch moved on after head forked) and reads `.perf-fixer.toml` at head (or, for a
+/// first try without committing it, from the work tree).
 pub fn resolve(repo_dir: &Path, base: &str, head: &str) -> Result<Resolved, EngineError> {
     let repo = git::open_repo(repo_dir)?;
-    let base_oid = git::resolve(&repo, base)?;
+    let tip_oid = git::resolve(&repo, base)?;
     let head_oid = git::resolve(&repo, head)?;
     let config = load_config(&repo, head_oid, head)?;
+    let asked = RevInfo {
+        rev: base.to_string(),
+        sha: tip_oid.to_string(),
+    };
+    let (base_oid, base_info, requested_base, notes) = match git::baseline(
+        &repo, tip_oid, head_oid,
+    )? {
+        Baseline::Base => (tip_oid, asked, None, Vec::new()),
+        Baseline::MergeBase(merge_base) => {
+            let note = format!(
+                "{base} ({}) is not an ancestor of {head}: measured {head} against their merge-base {}, so that only the change {head} makes counts, not what {base} gained since",
+                short_sha(tip_oid),
+                short_sha(merge_base)
+            );
+            let info = RevInfo {
+                rev: format!("merge-base of {base} and {head}"),
+                sha: merge_base.to_string(),
+            };
+            (merge_base, info, Some(asked), vec![note])
+        }
+        Baseline::Unrelated => {
+            let note = format!(
+                "{base} and {head} share no history: measured {base} itself as the baseline"
+            );
+            (tip_oid, asked, None, vec![note])
+        }
+    };
     Ok(Resolved {
-        base: RevInfo {
-            rev: base.to_string(),
-            sha: base_oid.to_string(),
-        },
+        base: base_info,
         head: RevInfo {
             rev: head.to_string(),
             sha: head_oid.to_string(),
@@ -102,13 +142,19 @@ pub fn resolve(repo_dir: &Path, base: &str, head: &str) -> Result<Resolved, Engi
         repo,
         base_oid,
         head_oid,
+        requested_base,
+        notes,
         config,
     })
 }
 
+fn short_sha(oid: Oid) -> String {
+    oid.to_string()[..10].to_string()
+}
+
 /// The repository config as committed at `commit`, else as in the work tree.
 pub fn load_config(repo: &Repository, commit: Oid, rev: &str) -> Result<RepoConfig, EngineError> {
-    let short = &commit.to_string()[..10];
+    let short = short_sha(commit);
     if let Some(text) = git::read_file_at(repo, commit, CONFIG_FILE)? {
         return Ok(RepoConfig::parse(
             &text,
@@ -148,10 +194,8 @@ pub fn compare(request: &CompareRequest, progress: &dyn Progress) -> Result<Repo
         Checkout::create(&resolved.repo, "head", resolved.head_oid)?,
     );
     let measurement = measure::measure(&ctx, &mut base, &mut head)?;
-    let mut report = Report::new(
+    let mut report = resolved.report(
         overall_verdict(&measurement.benchmarks),
-        resolved.base,
-        resolved.head,
         measurement.benchmarks,
     );
     report.validation_commands.push(reproduce_command(request));

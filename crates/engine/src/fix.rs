@@ -104,12 +104,7 @@ pub fn fix(request: &FixRequest, progress: &dyn Progress) -> Result<FixResult, E
         config: &resolved.config,
         base_oid: resolved.base_oid,
         head_oid: resolved.head_oid,
-        report: Report::new(
-            Verdict::Inconclusive,
-            resolved.base.clone(),
-            resolved.head.clone(),
-            Vec::new(),
-        ),
+        report: resolved.report(Verdict::Inconclusive, Vec::new()),
         timer: Instant::now(),
         tried_groups: Vec::new(),
         tried_patches: Vec::new(),

@@ -120,6 +120,37 @@ pub fn commits_between(repo: &Repository, base: Oid, head: Oid) -> Result<Vec<Oi
     )))
 }
 
+/// Which commit stands for `base` when measuring what `head` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// `base` is `head` or one of its ancestors: measure it as asked.
+    Base,
+    /// The base branch moved on after `head` forked from it: measuring the base's tip would
+    /// count the base branch's later changes as head's, so the merge-base stands for it.
+    MergeBase(Oid),
+    /// The two share no history: nothing better than `base` itself.
+    Unrelated,
+}
+
+/// The baseline that isolates the change `head` makes on top of `base` (what a pull request
+/// from `head` into `base` would merge), as `git merge-base base head` finds it.
+pub fn baseline(repo: &Repository, base: Oid, head: Oid) -> Result<Baseline, GitError> {
+    if base == head
+        || repo
+            .graph_descendant_of(head, base)
+            .map_err(git_err(format!("checking whether {head} contains {base}")))?
+    {
+        return Ok(Baseline::Base);
+    }
+    match repo.merge_base(base, head) {
+        Ok(merge_base) => Ok(Baseline::MergeBase(merge_base)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(Baseline::Unrelated),
+        Err(e) => Err(git_err(format!(
+            "finding the merge-base of {base} and {head}"
+        ))(e)),
+    }
+}
+
 /// The first line of a commit message.
 pub fn commit_summary(repo: &Repository, commit: Oid) -> Result<String, GitError> {
     let commit = repo
@@ -386,6 +417,37 @@ mod tests {
         assert_eq!(read_file_at(&repo, b, "missing").unwrap(), None);
         let err = resolve(&repo, "no-such-branch").unwrap_err().to_string();
         assert!(err.contains("unknown revision 'no-such-branch'"), "{err}");
+    }
+
+    #[test]
+    fn baseline_is_the_merge_base_once_the_base_branch_moved_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let fork = commit_file(&repo, "f", "1", "fork point");
+        let base_tip = commit_file(&repo, "f", "2", "base moves on");
+        assert_eq!(baseline(&repo, fork, base_tip).unwrap(), Baseline::Base);
+        assert_eq!(baseline(&repo, base_tip, base_tip).unwrap(), Baseline::Base);
+
+        // A feature branch from the fork point.
+        let fork_commit = repo.find_commit(fork).unwrap();
+        repo.branch("feature", &fork_commit, false).unwrap();
+        repo.set_head("refs/heads/feature").unwrap();
+        repo.checkout_head(Some(CheckoutBuilder::new().force()))
+            .unwrap();
+        let feature = commit_file(&repo, "g", "x", "feature work");
+        assert_eq!(
+            baseline(&repo, base_tip, feature).unwrap(),
+            Baseline::MergeBase(fork)
+        );
+
+        // An orphan commit shares no history with either.
+        let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+        let tree = repo.find_commit(fork).unwrap().tree().unwrap();
+        let orphan = repo.commit(None, &sig, &sig, "orphan", &tree, &[]).unwrap();
+        assert_eq!(
+            baseline(&repo, base_tip, orphan).unwrap(),
+            Baseline::Unrelated
+        );
     }
 
     #[test]

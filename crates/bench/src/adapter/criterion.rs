@@ -50,7 +50,10 @@ pub(super) fn collect_dir(root: &Path) -> Result<Collected, AdapterError> {
     bench_dirs.sort();
     let mut collected = Collected::default();
     for dir in bench_dirs {
-        let value = read_benchmark(root, &dir.join("new"), &mut collected.warnings)?;
+        let (value, within_run) = read_benchmark(root, &dir.join("new"), &mut collected.warnings)?;
+        if let Some(samples) = within_run {
+            collected.within_run.insert(value.name.clone(), samples);
+        }
         collected.values.push(value);
     }
     Ok(collected)
@@ -146,11 +149,12 @@ fn key_error(path: &Path, key: &str, message: &str) -> AdapterError {
     }
 }
 
+/// One benchmark's value and, when `sample.json` has them, its per-iteration times of the run.
 fn read_benchmark(
     root: &Path,
     new: &Path,
     warnings: &mut Vec<String>,
-) -> Result<BenchValue, AdapterError> {
+) -> Result<(BenchValue, Option<Vec<f64>>), AdapterError> {
     let benchmark_path = new.join("benchmark.json");
     let benchmark = read_json(&benchmark_path)?;
     let name = benchmark_name(&benchmark).unwrap_or_else(|| {
@@ -170,12 +174,14 @@ fn read_benchmark(
     let sample_path = new.join("sample.json");
     if sample_path.is_file() {
         let sample = read_json(&sample_path)?;
-        if let Some(value) = median_per_iteration(&sample, &sample_path)? {
-            return Ok(BenchValue {
+        let per_iteration = per_iteration(&sample, &sample_path)?;
+        if let Some(value) = median(&per_iteration) {
+            let value = BenchValue {
                 name,
                 unit: UNIT.to_owned(),
                 value,
-            });
+            };
+            return Ok((value, Some(per_iteration)));
         }
     }
     let estimates_path = new.join("estimates.json");
@@ -205,11 +211,12 @@ fn read_benchmark(
         "{}: no per-iteration samples; using the median estimate of estimates.json",
         new.display()
     ));
-    Ok(BenchValue {
+    let value = BenchValue {
         name,
         unit: UNIT.to_owned(),
         value,
-    })
+    };
+    Ok((value, None))
 }
 
 fn benchmark_name(benchmark: &Value) -> Option<String> {
@@ -270,7 +277,8 @@ pub(crate) fn throughput(
 
 /// Median of `times[i] / iters[i]` in ns. `None` when the file holds no samples (the caller
 /// then falls back to estimates.json).
-fn median_per_iteration(sample: &Value, path: &Path) -> Result<Option<f64>, AdapterError> {
+/// Time per iteration of each of criterion's samples.
+fn per_iteration(sample: &Value, path: &Path) -> Result<Vec<f64>, AdapterError> {
     // Current criterion: {"sampling_mode", "iters": [...], "times": [...]}; the oldest ones
     // serialised a tuple: [[iters...], [times...]].
     let (iters, times) = match (get(sample, "iters"), get(sample, "times")) {
@@ -317,7 +325,7 @@ fn median_per_iteration(sample: &Value, path: &Path) -> Result<Option<f64>, Adap
         .filter(|(iters, _)| **iters > 0.0)
         .map(|(iters, time)| time / iters)
         .collect();
-    Ok(median(&per_iteration))
+    Ok(per_iteration)
 }
 
 // `fib 15                  time:   [1.2345 µs 1.2400 µs 1.2500 µs]`; a long id stands alone on
@@ -328,7 +336,7 @@ static TIME_LINE: LazyLock<Result<Regex, regex::Error>> = LazyLock::new(|| {
     )
 });
 
-fn to_nanos(value: f64, unit: &str) -> Option<f64> {
+pub(super) fn to_nanos(value: f64, unit: &str) -> Option<f64> {
     let factor = match unit {
         "ps" => 1e-3,
         "ns" => 1.0,
@@ -410,13 +418,16 @@ mod tests {
     fn per_iteration_median_in_both_layouts() {
         let path = Path::new("sample.json");
         let modern = json!({"sampling_mode": "Linear", "iters": [1.0, 2.0, 4.0], "times": [10.0, 30.0, 400.0]});
-        assert_eq!(median_per_iteration(&modern, path).unwrap(), Some(15.0));
+        assert_eq!(
+            per_iteration(&modern, path).unwrap(),
+            vec![10.0, 15.0, 100.0]
+        );
         let tuple = json!([[1.0, 2.0], [10.0, 30.0]]);
-        assert_eq!(median_per_iteration(&tuple, path).unwrap(), Some(12.5));
+        assert_eq!(per_iteration(&tuple, path).unwrap(), vec![10.0, 15.0]);
         let empty = json!({"iters": [], "times": []});
-        assert_eq!(median_per_iteration(&empty, path).unwrap(), None);
+        assert_eq!(median(&per_iteration(&empty, path).unwrap()), None);
         let uneven = json!({"iters": [1.0], "times": []});
-        assert!(median_per_iteration(&uneven, path).is_err());
+        assert!(per_iteration(&uneven, path).is_err());
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! (lower is better), so that runs of base and head can be compared pair by pair.
 
 mod criterion;
+mod divan;
 mod gungraun;
 mod json;
 mod libtest;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use perf_fixer_core::config::BenchFormat;
@@ -21,6 +22,9 @@ pub struct Collected {
     /// Things the user should know but that did not stop parsing (duplicate names, skipped
     /// directories, converted units). Shown once per side, not per run.
     pub warnings: Vec<String>,
+    /// Per benchmark, the samples the harness itself took within this run (criterion's
+    /// per-iteration times), when it reports them: one run then tells more than one value.
+    pub within_run: BTreeMap<String, Vec<f64>>,
 }
 
 /// Why a run's output could not be turned into values. Each message names where perf-fixer
@@ -72,12 +76,7 @@ pub enum AdapterError {
 
 /// Human name of a format, as written in `.perf-fixer.toml`.
 fn format_name(format: BenchFormat) -> &'static str {
-    match format {
-        BenchFormat::Criterion => "criterion",
-        BenchFormat::Gungraun => "gungraun",
-        BenchFormat::Libtest => "libtest",
-        BenchFormat::Json => "json",
-    }
+    format.as_str()
 }
 
 /// What a parse error calls text that came from the bench command's standard output.
@@ -94,7 +93,7 @@ pub fn prepare(format: BenchFormat, output: Option<&Path>) -> Result<(), Adapter
     };
     match format {
         BenchFormat::Criterion => criterion::remove_stale(output),
-        BenchFormat::Gungraun | BenchFormat::Libtest | BenchFormat::Json => {
+        BenchFormat::Gungraun | BenchFormat::Libtest | BenchFormat::Divan | BenchFormat::Json => {
             remove_stale_file(output)
         }
     }
@@ -113,6 +112,7 @@ pub fn collect(
         },
         BenchFormat::Gungraun => with_text(stdout, output, gungraun::parse)?,
         BenchFormat::Libtest => with_text(stdout, output, libtest::parse)?,
+        BenchFormat::Divan => with_text(stdout, output, divan::parse)?,
         BenchFormat::Json => with_text(stdout, output, json::parse)?,
     };
     if collected.values.is_empty() {
@@ -143,6 +143,10 @@ fn no_results_hint(format: BenchFormat) -> &'static str {
         BenchFormat::Libtest => {
             "check that `bench.command` runs `#[bench]` functions (cargo +nightly bench) and \
              that their `test ... bench:` lines reach stdout"
+        }
+        BenchFormat::Divan => {
+            "check that `bench.command` runs divan benchmarks (`divan::main()` in a bench target \
+             with `harness = false`) and that divan's table reaches stdout"
         }
         BenchFormat::Json => {
             "check that `bench.command` writes a github-action-benchmark array or Bencher \
@@ -267,7 +271,7 @@ mod tests {
         };
         let mut collected = Collected {
             values: vec![value("a", 1.0), value("b", 2.0), value("a", 3.0)],
-            warnings: vec![],
+            ..Collected::default()
         };
         drop_duplicates(&mut collected);
         assert_eq!(collected.values.len(), 2);

@@ -45,6 +45,23 @@ pub fn headline(report: &Report) -> String {
     }
 }
 
+/// When the merge-base stood in for the base that was asked for: one line that says so, for
+/// under the headline.
+pub fn baseline_line(report: &Report) -> Option<String> {
+    let requested = report.requested_base.as_ref()?;
+    let short = |sha: &str| sha.chars().take(10).collect::<String>();
+    Some(format!(
+        "Baseline: the merge-base {} of {} and {}, because {} ({}) is not an ancestor of {}; only the change {} makes is measured.",
+        short(&report.base.sha),
+        requested.rev,
+        report.head.rev,
+        requested.rev,
+        short(&requested.sha),
+        report.head.rev,
+        report.head.rev,
+    ))
+}
+
 fn side_value(side: Option<&SideSummary>, unit: &str) -> String {
     side.map(|s| format_value(s.median, unit))
         .unwrap_or_else(|| "-".to_string())
@@ -117,7 +134,12 @@ pub fn terminal_table(report: &Report) -> String {
     let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
     let mut out = String::new();
     out.push_str(&headline(report));
-    out.push_str("\n\n");
+    out.push('\n');
+    if let Some(line) = baseline_line(report) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push('\n');
     out.push_str(&line(&header));
     out.push('\n');
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
@@ -138,6 +160,9 @@ pub fn md_cell(text: &str) -> String {
 /// A markdown table with the headline above it, for PR bodies and job summaries.
 pub fn markdown_table(report: &Report) -> String {
     let mut out = format!("**{}**\n\n", md_cell(&headline(report)));
+    if let Some(line) = baseline_line(report) {
+        out.push_str(&format!("{}\n\n", md_cell(&line)));
+    }
     out.push_str(
         "| Benchmark | Base | Head | Change | 50% interval | p | Verdict | Base mem | Head mem |\n",
     );
@@ -243,6 +268,32 @@ mod tests {
         assert!(table.contains("[+95.2%, +104.9%]"));
         assert!(table.contains("new at head"));
         assert!(table.contains("20.0 MiB"));
+    }
+
+    #[test]
+    fn merge_base_baseline_is_named_in_both_tables() {
+        let mut report = sample_report();
+        assert_eq!(baseline_line(&report), None);
+        report.base = RevInfo {
+            rev: "merge-base of main and feature".into(),
+            sha: "aaaaaaaaaaaaaaaa".into(),
+        };
+        report.requested_base = Some(RevInfo {
+            rev: "main".into(),
+            sha: "0123456789abcdef".into(),
+        });
+        let line = "Baseline: the merge-base aaaaaaaaaa of main and feature, because main (0123456789) is not an ancestor of feature; only the change feature makes is measured.";
+        assert_eq!(baseline_line(&report).as_deref(), Some(line));
+        let table = terminal_table(&report);
+        let mut lines = table.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "Regression: 1 of 3 benchmarks slower, merge-base of main and feature (aaaaaaaaaa) → feature (fedcba9876)"
+            )
+        );
+        assert_eq!(lines.next(), Some(line));
+        assert!(markdown_table(&report).contains(&format!("\n\n{line}\n\n| Benchmark")));
     }
 
     #[test]
